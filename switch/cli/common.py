@@ -1,0 +1,36 @@
+"""Helpers shared by every sub-command: errors as one line, JSON output, shared flags."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+class CliError(Exception):
+    """A user error: printed as one line `acqsim: error: ...`, exit status 2."""
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, sort_keys=False, default=str)
+    sys.stdout.write("\n")
+
+
+def add_data_flags(parser: argparse.ArgumentParser) -> None:
+    """--db, --data-dir and --config, shared by the commands that serve or touch data."""
+    parser.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite under the data directory)")
+    parser.add_argument("--data-dir", metavar="DIR", help="data directory (default: $ACQSIM_DATA_DIR or ~/.local/share/acqsim)")
+    parser.add_argument("--config", metavar="FILE", help="YAML configuration file")
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def host_port(text: str) -> tuple[str, int]:
+    """Parse HOST:PORT for argparse."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host or "127.0.0.1", int(port)
