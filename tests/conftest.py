@@ -1,0 +1,61 @@
+"""Shared fixtures. Twisted code under test runs on the global reactor in one background thread for the
+whole session; tests talk to it with `call_in_reactor` (or with plain blocking sockets)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def reactor():
+    from twisted.internet import reactor as _reactor
+
+    if not _reactor.running:
+        thread = threading.Thread(target=_reactor.run, kwargs={"installSignalHandlers": False},
+                                  name="reactor", daemon=True)
+        thread.start()
+        ready = threading.Event()
+        _reactor.callFromThread(ready.set)
+        assert ready.wait(10), "reactor did not start"
+    yield _reactor
+
+
+@pytest.fixture(scope="session")
+def call_in_reactor(reactor):
+    """call_in_reactor(fn, *args, timeout=10, **kw): run fn on the reactor thread, wait for its result
+    (Deferreds and coroutines are awaited), re-raise its exception; fails the test after `timeout`."""
+    from twisted.internet import defer
+
+    def call(fn, *args, timeout: float = 10.0, **kwargs):
+        results: queue.Queue = queue.Queue()
+
+        def run():
+            d = defer.maybeDeferred(fn, *args, **kwargs)
+            d.addCallback(lambda r: defer.ensureDeferred(r) if hasattr(r, "__await__") else r)
+            d.addBoth(results.put)
+
+        reactor.callFromThread(run)
+        try:
+            result = results.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"{getattr(fn, '__name__', fn)} did not finish within {timeout}s") from None
+        from twisted.python.failure import Failure
+
+        if isinstance(result, Failure):
+            result.raiseException()
+        return result
+
+    return call
+
+
+@pytest.fixture
+def pg_url():
+    """The PostgreSQL URL for tests that need one; skipped, saying so, when ACQSIM_TEST_PG_URL is unset."""
+    url = os.environ.get("ACQSIM_TEST_PG_URL")
+    if not url:
+        pytest.skip("ACQSIM_TEST_PG_URL is not set: PostgreSQL tests skipped")
+    return url
