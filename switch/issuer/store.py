@@ -1,0 +1,154 @@
+"""Database access for issuers, cards, terminals, merchants (read) and limit counters.
+
+All methods are synchronous and meant for worker threads (never the reactor thread). Updates that race
+between switch processes (PIN tries, limit counters) are single atomic UPDATE statements, so two processes
+on one PostgreSQL never lose an increment.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, insert, select, update
+
+from switch.issuer import tables as t
+from switch.issuer.model import PIN_TRY_LIMIT, Card, Issuer, Merchant, Product, Terminal
+from switch.issuer.pan import PanVault, mask_pan
+
+
+class IssuerStore:
+    def __init__(self, engine: Engine, vault: PanVault) -> None:
+        self.engine = engine
+        self.vault = vault
+        self._issuers: dict[str, Issuer] = {}
+        self._bins: list[tuple[str, str, str, str]] | None = None
+        self._products: dict[str, Product] = {}
+
+    # -- reference data (cached: it changes only on fixtures load, which calls refresh) ----------------
+    def refresh(self) -> None:
+        with self.engine.connect() as conn:
+            self._issuers = {r.issuer_id: Issuer.from_row(r) for r in conn.execute(select(t.issuers))}
+            self._products = {r.code: Product(r.code, r.issuer_id, r.scheme, r.pin_method, r.name or "")
+                              for r in conn.execute(select(t.products))}
+            self._bins = [(r.low, r.high, r.issuer_id, r.product) for r in conn.execute(select(t.bin_ranges))]
+            # Longest prefixes first: a narrower range overrides a wider one.
+            self._bins.sort(key=lambda b: -len(b[0]))
+
+    def route_bin(self, pan: str) -> tuple[Issuer, Product] | None:
+        if self._bins is None:
+            self.refresh()
+        for low, high, issuer_id, product in self._bins or ():
+            if low <= pan[: len(low)] <= high and issuer_id in self._issuers:
+                return self._issuers[issuer_id], self._products[product]
+        return None
+
+    def issuer(self, issuer_id: str) -> Issuer | None:
+        if not self._issuers:
+            self.refresh()
+        return self._issuers.get(issuer_id)
+
+    def product(self, code: str) -> Product | None:
+        if not self._products:
+            self.refresh()
+        return self._products.get(code)
+
+    # -- cards ------------------------------------------------------------------------------------------
+    def find_card(self, pan: str) -> Card | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.cards).where(t.cards.c.pan_hash == self.vault.lookup_hash(pan))).first()
+        return Card.from_row(row, pan) if row else None
+
+    def card_by_id(self, card_id: int) -> Card | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.cards).where(t.cards.c.card_id == card_id)).first()
+        return Card.from_row(row, self.vault.decrypt(row.pan_enc)) if row else None
+
+    def list_cards(self) -> list[Card]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.cards).order_by(t.cards.c.card_id)).all()
+        return [Card.from_row(r, self.vault.decrypt(r.pan_enc)) for r in rows]
+
+    def add_card(self, *, pan: str, issuer_id: str, product: str, expiry: str, service_code: str, psn: str,
+                 pvv: str | None, pin_offset: str | None, account_id: str, currency: str, kyc_level: str,
+                 status: str = "active", pin_tries: int = 0, limits: dict | None = None,
+                 cardholder: str | None = None) -> int:
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            res = conn.execute(insert(t.cards).values(
+                pan_hash=self.vault.lookup_hash(pan), pan_enc=self.vault.encrypt(pan), pan_masked=mask_pan(pan),
+                issuer_id=issuer_id, product=product, expiry=expiry, service_code=service_code, psn=psn,
+                pvv=pvv, pin_offset=pin_offset, status=status, pin_tries=pin_tries, account_id=account_id,
+                currency=currency, kyc_level=kyc_level, limits=json.dumps(limits) if limits else None,
+                cardholder=cardholder, created_at=now, updated_at=now))
+            return int(res.inserted_primary_key[0])
+
+    def set_status(self, card_id: int, status: str, reason: str | None = None, *,
+                   reset_pin_tries: bool = False) -> None:
+        values: dict[str, Any] = {"status": status, "status_reason": reason, "updated_at": datetime.now(UTC)}
+        if reset_pin_tries:
+            values["pin_tries"] = 0
+        with self.engine.begin() as conn:
+            conn.execute(update(t.cards).where(t.cards.c.card_id == card_id).values(**values))
+
+    def set_limits(self, card_id: int, limits: dict) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.cards).where(t.cards.c.card_id == card_id)
+                         .values(limits=json.dumps(limits) if limits else None, updated_at=datetime.now(UTC)))
+
+    def set_kyc(self, card_id: int, level: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.cards).where(t.cards.c.card_id == card_id).values(kyc_level=level))
+
+    def pin_failed(self, card_id: int) -> int:
+        """Count a wrong PIN atomically; at the limit the card is blocked (B5). Returns the new count."""
+        with self.engine.begin() as conn:
+            conn.execute(update(t.cards).where(t.cards.c.card_id == card_id)
+                         .values(pin_tries=t.cards.c.pin_tries + 1))
+            tries = conn.execute(select(t.cards.c.pin_tries).where(t.cards.c.card_id == card_id)).scalar_one()
+            if tries >= PIN_TRY_LIMIT:
+                conn.execute(update(t.cards).where(and_(t.cards.c.card_id == card_id, t.cards.c.status == "active"))
+                             .values(status="blocked", status_reason="pin_tries", updated_at=datetime.now(UTC)))
+        return int(tries)
+
+    def pin_ok(self, card_id: int) -> None:
+        """A correct PIN resets the try counter (only while under the limit: a locked card stays locked)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(t.cards).where(and_(t.cards.c.card_id == card_id, t.cards.c.pin_tries > 0,
+                                                    t.cards.c.pin_tries < PIN_TRY_LIMIT)).values(pin_tries=0))
+
+    # -- terminals and merchants -------------------------------------------------------------------------
+    def terminal(self, tid: str) -> Terminal | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.terminals).where(t.terminals.c.tid == tid)).first()
+        return Terminal.from_row(row) if row else None
+
+    def merchant(self, mid: str) -> Merchant | None:
+        from switch.wallets.tables import merchants  # the ledger helper's table
+
+        with self.engine.connect() as conn:
+            r = conn.execute(select(merchants).where(merchants.c.mid == mid)).first()
+        if r is None:
+            return None
+        flags = tuple(f.strip() for f in (r.flags or "").split(",") if f.strip())
+        return Merchant(mid=r.mid, name=r.name, mcc=r.mcc, currency=r.currency, status=r.status, flags=flags,
+                        status_reason=r.status_reason or "")
+
+    # -- limit counters (N15) ------------------------------------------------------------------------------
+    def usage(self, card_id: int, category: str, periods: list[str]) -> dict[str, tuple[int, int]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.usage).where(and_(
+                t.usage.c.card_id == card_id, t.usage.c.category == category, t.usage.c.period.in_(periods))))
+            return {r.period: (int(r.amount), int(r.count)) for r in rows}
+
+    def add_usage(self, card_id: int, category: str, periods: list[str], amount: int, count: int = 1) -> None:
+        with self.engine.begin() as conn:
+            for period in periods:
+                key = and_(t.usage.c.card_id == card_id, t.usage.c.category == category, t.usage.c.period == period)
+                res = conn.execute(update(t.usage).where(key).values(
+                    amount=t.usage.c.amount + amount, count=func.max(t.usage.c.count + count, 0)
+                    if conn.dialect.name == "sqlite" else func.greatest(t.usage.c.count + count, 0)))
+                if res.rowcount == 0:
+                    conn.execute(insert(t.usage).values(card_id=card_id, category=category, period=period,
+                                                        amount=max(amount, 0), count=max(count, 0)))
