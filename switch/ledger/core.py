@@ -1,0 +1,285 @@
+"""Ledger: the database side of a batch (load and lock, run, write back, commit once)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from switch.ledger import tables as T
+from switch.ledger.batch import Batch, PendingState
+from switch.ledger.types import (
+    ID_MAX,
+    Account,
+    AccountFlags,
+    CreateAccountResult,
+    PendingStatus,
+    Transfer,
+    TransferFlags,
+)
+
+Hook = Callable[[Connection, list], None]
+_CHUNK = 900  # bound parameters per IN (...) list: below every SQLite build's limit
+_SWEEP = 500  # overdue holds released per batch
+_RETRIES = 20
+_ACCT_COLS = ("id", "ledger", "code", "flags", "user_data_64", "user_data_32", "debits_pending",
+              "debits_posted", "credits_pending", "credits_posted", "timestamp")
+_XFER_COLS = tuple(c.name for c in T.transfers.columns)
+_POST_VOID = int(TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER)
+
+
+class Ledger:
+    """TigerBeetle-style ledger on a SQLAlchemy engine; thread-safe, one DB transaction per batch."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], int] = time.time_ns) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._pg = engine.dialect.name == "postgresql"
+        self._last_ts = 0
+        self._ts_lock = threading.Lock()
+        self._upd_accounts = (update(T.accounts).where(T.accounts.c.id == bindparam("b_id"))
+                              .values(**{c: bindparam("b_" + c) for c in _ACCT_COLS[6:10]}))
+        self._upd_pending = (update(T.pending).where(T.pending.c.id == bindparam("b_id"))
+                             .values(status=bindparam("b_status")))
+
+    # -- accounts -------------------------------------------------------------------------------------
+    def create_accounts(self, accounts: Sequence[Account]) -> list[CreateAccountResult]:
+        """Create accounts (balances start at zero); `exists` when the same id comes again unchanged."""
+        def attempt() -> list[CreateAccountResult]:
+            with self.engine.begin() as conn:
+                found = {a.id: a for a in self._select_accounts(conn, {a.id for a in accounts}, lock=False)}
+                results, rows = _account_results(accounts, found, self._now())
+                if rows:
+                    conn.execute(T.accounts.insert(), rows)
+                return results
+        return self._retry(attempt)
+
+    def lookup_accounts(self, ids: Iterable[int]) -> list[Account]:
+        """The accounts found, in the order asked (missing ids are left out, as TigerBeetle does)."""
+        ids = list(ids)
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+            found = {a.id: a for a in self._select_accounts(conn, set(ids), lock=False)}
+        return [found[i] for i in ids if i in found]
+
+    def lookup_transfers(self, ids: Iterable[int]) -> list[Transfer]:
+        ids = list(ids)
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+            found = self._select_transfers(conn, set(ids))
+        return [found[i] for i in ids if i in found]
+
+    def get_account_transfers(self, account_id: int, since_ns: int = 0, until_ns: int | None = None,
+                              limit: int = 10_000) -> list[Transfer]:
+        """Transfers debiting or crediting the account, oldest first, timestamp in [since, until)."""
+        c = T.transfers.c
+        q = select(T.transfers).where((c.debit_account_id == account_id) | (c.credit_account_id == account_id),
+                                      c.timestamp >= since_ns)
+        if until_ns is not None:
+            q = q.where(c.timestamp < until_ns)
+        q = q.order_by(c.timestamp, c.id).limit(limit)
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+            return [Transfer(**row._mapping) for row in conn.execute(q)]
+
+    def pending_status(self, transfer_id: int) -> PendingStatus | None:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+            status = conn.execute(select(T.pending.c.status).where(T.pending.c.id == transfer_id)).scalar()
+        return None if status is None else PendingStatus(status)
+
+    # -- transfers ------------------------------------------------------------------------------------
+    def create_transfers(self, transfers: Sequence[Transfer], hook: Hook | None = None) -> list:
+        """Book a batch in one database transaction; one CreateTransferResult per transfer, in order.
+
+        `hook(conn, results)` runs inside the same transaction after the batch is written (callers store
+        their own rows atomically with the booking); an exception from it rolls everything back.
+        """
+        def attempt() -> list:
+            with self.engine.begin() as conn:
+                batch = self._load(conn, transfers)
+                batch.expire_overdue()
+                results = batch.run(list(transfers))
+                self._write(conn, batch)
+                if hook is not None:
+                    hook(conn, results)
+                return results
+        return self._retry(attempt)
+
+    def expire_pending(self) -> int:
+        """Release holds whose timeout has passed; returns how many expired (the server calls it often)."""
+        total = 0
+        while True:
+            def attempt() -> int:
+                with self.engine.begin() as conn:
+                    batch = self._load(conn, ())
+                    batch.expire_overdue()
+                    self._write(conn, batch)
+                    return batch.expired
+            n = self._retry(attempt)
+            total += n
+            if n < _SWEEP:
+                return total
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _now(self) -> int:
+        # Strictly increasing in this process, with room for one ns per transfer of a batch.
+        with self._ts_lock:
+            now = max(self.clock(), self._last_ts + 1)
+            self._last_ts = now + 1_000_000
+            return now
+
+    def _retry(self, attempt: Callable):
+        for n in range(_RETRIES):
+            try:
+                return attempt()
+            except IntegrityError:
+                # Another process inserted one of our ids between our read and our write: run again,
+                # now it answers `exists`.
+                if n == _RETRIES - 1:
+                    raise
+            except DBAPIError as exc:
+                if not _transient(exc) or n == _RETRIES - 1:
+                    raise
+            time.sleep(0.001 * (n + 1))
+        raise AssertionError("unreachable")
+
+    def _load(self, conn: Connection, transfers: Sequence[Transfer]) -> Batch:
+        now = self._now()
+        pend_ids = {t.pending_id for t in transfers if t.flags & _POST_VOID and t.pending_id}
+        overdue = set(conn.execute(
+            select(T.pending.c.id).where(T.pending.c.status == PendingStatus.PENDING,
+                                         T.pending.c.expires_at <= now).limit(_SWEEP)).scalars())
+        pend_ids |= overdue
+        existing = self._select_transfers(conn, {t.id for t in transfers} | pend_ids)
+        acct_ids = {t.debit_account_id for t in transfers} | {t.credit_account_id for t in transfers}
+        for pid in pend_ids:
+            p = existing.get(pid)
+            if p is not None:
+                acct_ids.update((p.debit_account_id, p.credit_account_id))
+        acct_ids.discard(0)
+        # Lock order: accounts by id, then pending rows by id -> no deadlock between batches.
+        accounts = {a.id: a for a in self._select_accounts(conn, acct_ids, lock=True)}
+        pendings = {}
+        for pid, status, expires_at in self._select_pending(conn, pend_ids):
+            p = existing.get(pid)
+            if p is not None:
+                pendings[pid] = PendingState(p, status, expires_at, False)
+        return Batch(accounts, existing, pendings, now)
+
+    def _select_accounts(self, conn: Connection, ids: set[int], lock: bool) -> list[Account]:
+        out = []
+        for chunk in _chunks(sorted(i for i in ids if 0 < i < ID_MAX)):
+            q = select(*(T.accounts.c[n] for n in _ACCT_COLS)).where(T.accounts.c.id.in_(chunk)).order_by(T.accounts.c.id)
+            if lock and self._pg:
+                q = q.with_for_update()
+            out.extend(Account(*row) for row in conn.execute(q))
+        return out
+
+    def _select_transfers(self, conn: Connection, ids: set[int]) -> dict[int, Transfer]:
+        out = {}
+        for chunk in _chunks(sorted(i for i in ids if 0 < i < ID_MAX)):
+            for row in conn.execute(select(T.transfers).where(T.transfers.c.id.in_(chunk))):
+                out[row.id] = Transfer(**row._mapping)
+        return out
+
+    def _select_pending(self, conn: Connection, ids: set[int]) -> list[tuple]:
+        out = []
+        for chunk in _chunks(sorted(ids)):
+            q = select(T.pending.c.id, T.pending.c.status, T.pending.c.expires_at).where(
+                T.pending.c.id.in_(chunk)).order_by(T.pending.c.id)
+            if self._pg:
+                q = q.with_for_update()
+            out.extend(tuple(r) for r in conn.execute(q))
+        return out
+
+    def _write(self, conn: Connection, batch: Batch) -> None:
+        if batch.new:
+            conn.execute(T.transfers.insert(), [
+                {c: getattr(t, c) for c in _XFER_COLS} for t in batch.new.values()])
+        new_pending = [{"id": pid, "status": s.status, "expires_at": s.expires_at}
+                       for pid, s in batch.pendings.items() if s.new]
+        if new_pending:
+            conn.execute(T.pending.insert(), new_pending)
+        changed = [{"b_id": pid, "b_status": batch.pendings[pid].status} for pid in sorted(batch.dirty_pendings)
+                   if pid in batch.pendings and not batch.pendings[pid].new]
+        if changed:
+            conn.execute(self._upd_pending, changed)
+        if batch.dirty_accounts:
+            accts = batch.accounts
+            conn.execute(self._upd_accounts, [
+                {"b_id": i, "b_debits_pending": accts[i].debits_pending, "b_debits_posted": accts[i].debits_posted,
+                 "b_credits_pending": accts[i].credits_pending, "b_credits_posted": accts[i].credits_posted}
+                for i in sorted(batch.dirty_accounts)])
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i:i + _CHUNK]
+
+
+def _transient(exc: DBAPIError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in ("40001", "40P01", "55P03"):  # serialization failure, deadlock, lock not available
+        return True
+    return "database is locked" in str(exc.orig)
+
+
+def _account_results(accounts: Sequence[Account], found: dict[int, Account], now: int):
+    A = CreateAccountResult
+    results, rows, seen = [], [], dict(found)
+    both = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS | AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
+    chain_start, chain_failed = None, None
+    for i, a in enumerate(accounts):
+        if a.id == 0:
+            r = A.ID_MUST_NOT_BE_ZERO
+        elif a.id >= ID_MAX:
+            r = A.ID_MUST_NOT_BE_INT_MAX
+        elif a.flags & both == both:
+            r = A.FLAGS_ARE_MUTUALLY_EXCLUSIVE
+        elif a.id in seen:
+            r = _account_exists(a, seen[a.id])
+        elif a.ledger == 0:
+            r = A.LEDGER_MUST_NOT_BE_ZERO
+        elif a.code == 0:
+            r = A.CODE_MUST_NOT_BE_ZERO
+        else:
+            r = A.OK
+        linked = a.flags & AccountFlags.LINKED
+        if chain_start is None and linked:
+            chain_start = i
+        if r is A.OK:
+            row = {c: getattr(a, c) for c in _ACCT_COLS}
+            row.update(debits_pending=0, debits_posted=0, credits_pending=0, credits_posted=0, timestamp=now + i)
+            rows.append(row)
+            seen[a.id] = a
+        elif chain_start is not None and chain_failed is None:
+            chain_failed = i
+        results.append(r)
+        if chain_start is not None and (not linked or i == len(accounts) - 1):
+            if linked:  # the batch ended inside a chain
+                chain_failed, r = i, A.LINKED_EVENT_CHAIN_OPEN
+                results[i] = r
+            if chain_failed is not None:
+                bad = {accounts[k].id for k in range(chain_start, i + 1) if results[k] is A.OK}
+                rows = [row for row in rows if row["id"] not in bad]
+                for k in range(chain_start, i + 1):
+                    if k != chain_failed:
+                        results[k] = A.LINKED_EVENT_FAILED
+            chain_start, chain_failed = None, None
+    return results, rows
+
+
+def _account_exists(a: Account, e: Account) -> CreateAccountResult:
+    A = CreateAccountResult
+    if a.flags != e.flags:
+        return A.EXISTS_WITH_DIFFERENT_FLAGS
+    if a.user_data_64 != e.user_data_64:
+        return A.EXISTS_WITH_DIFFERENT_USER_DATA_64
+    if a.user_data_32 != e.user_data_32:
+        return A.EXISTS_WITH_DIFFERENT_USER_DATA_32
+    if a.ledger != e.ledger:
+        return A.EXISTS_WITH_DIFFERENT_LEDGER
+    if a.code != e.code:
+        return A.EXISTS_WITH_DIFFERENT_CODE
+    return A.EXISTS
+
