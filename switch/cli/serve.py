@@ -1,0 +1,71 @@
+"""`acqsim switch serve`: run the switch."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from switch.cli.common import CliError, add_data_flags, host_port
+from switch.server.listeners import ConfigError, ListenerConfig, load_config, parse_listen
+from switch.wire import PREFIXES, DialectError
+
+
+def register(sub) -> None:
+    switch = sub.add_parser("switch", help="the ISO 8583 switch")
+    cmds = switch.add_subparsers(dest="switch_command", metavar="COMMAND")
+    cmds.required = True
+    p = cmds.add_parser("serve", help="serve ISO 8583 on TCP (and the HTTP API)",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_data_flags(p)
+    p.add_argument("--host", default="127.0.0.1", help="address of the first ISO 8583 listener")
+    p.add_argument("--port", type=int, default=8583, help="port of the first listener (0: any free port)")
+    p.add_argument("--dialect", default="ascii87", help="dialect of the first listener (a name in specs/ or a file)")
+    p.add_argument("--framing", default="len2", choices=PREFIXES, help="length prefix of the first listener")
+    p.add_argument("--tpdu", action="store_true", help="frames carry a 5-byte TPDU after the length")
+    p.add_argument("--max-frame", type=int, default=8192, help="largest accepted frame, bytes")
+    p.add_argument("--idle-timeout", type=float, default=300.0, help="close connections idle this long (s)")
+    p.add_argument("--frame-timeout", type=float, default=10.0, help="close connections stalled mid-frame (s)")
+    p.add_argument("--listen", action="append", default=[], metavar="DIALECT:FRAMING[:tpdu]@HOST:PORT",
+                   help="another listener (repeatable)")
+    p.add_argument("--http-port", type=int, default=8080, help="HTTP API port (0: any free port, -1: off)")
+    p.add_argument("--hsm", type=host_port, metavar="HOST:PORT", help="remote HSM (default: in-process)")
+    p.add_argument("--rules", metavar="FILE", help="host simulation rules for the first listener")
+    p.add_argument("--trace", action="store_true", help="log a masked dump of every message")
+    p.add_argument("--approve-all", action="store_true",
+                   help="answer every request 00 without the authorisation pipeline (wire testing)")
+    p.set_defaults(func=serve)
+
+
+def listener_configs(args) -> list[ListenerConfig]:
+    """The first listener from flags, then --listen ones, then the config file's."""
+    try:
+        first = ListenerConfig(host=args.host, port=args.port, dialect=args.dialect, framing=args.framing,
+                               tpdu=args.tpdu, max_frame=args.max_frame, idle_timeout=args.idle_timeout,
+                               frame_timeout=args.frame_timeout, rules=args.rules)
+        first.validate("switch serve")
+        configs = [first] + [parse_listen(text, i + 1) for i, text in enumerate(args.listen)]
+        if args.config:
+            configs += load_config(args.config)["listeners"]
+    except (ConfigError, DialectError) as exc:
+        raise CliError(str(exc)) from None
+    return configs
+
+
+def serve(args) -> int:
+    from twisted.internet import reactor
+
+    from switch.service import build_switch
+
+    logging.basicConfig(level=logging.DEBUG if args.trace else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configs = listener_configs(args)
+    switch = build_switch(args)
+    for cfg in configs:
+        try:
+            host, port = switch.listen(reactor, cfg)
+        except Exception as exc:  # CannotListenError and friends: one line, not a traceback
+            raise CliError(f"cannot listen on {cfg.host}:{cfg.port}: {exc}") from None
+        print(f"listening iso8583 {host}:{port}", flush=True)
+    reactor.run()
+    return 0

@@ -1,0 +1,115 @@
+"""The switch's per-connection protocol: decode, answer format errors, dispatch, encode the answer."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+
+from twisted.internet import protocol
+
+from switch.server.router import RequestContext, Router, build_response
+from switch.wire import Dialect, FrameError, Framing, MessageError, answer_tpdu, dump, masked_hex
+from switch.wire.stream import FramedIsoProtocol
+
+log = logging.getLogger("acqsim.switch")
+_connection_ids = itertools.count(1)
+
+
+@dataclass
+class ListenerStats:
+    """Counters a listener keeps for metrics and tests."""
+
+    open_connections: int = 0
+    total_connections: int = 0
+    requests: int = 0
+    format_errors: int = 0
+    unreadable: int = 0
+    by_response_code: dict[str, int] = field(default_factory=dict)
+
+
+class IsoServerProtocol(FramedIsoProtocol):
+    factory: IsoServerFactory
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.ctx = RequestContext(self.factory.name, self.peer, self.dialect.name, next(_connection_ids))
+        stats = self.factory.stats
+        stats.open_connections += 1
+        stats.total_connections += 1
+
+    def connectionLost(self, reason=protocol.connectionDone) -> None:
+        super().connectionLost(reason)
+        self.factory.stats.open_connections -= 1
+
+    def frameReceived(self, tpdu: bytes | None, payload: bytes) -> None:
+        factory = self.factory
+        try:
+            request = self.dialect.decode(payload)
+        except MessageError as exc:
+            self._bad_message(tpdu, payload, exc)
+            return
+        factory.stats.requests += 1
+        if factory.trace:
+            log.debug("%s", dump(request, self.dialect.spec, title=f"in from {self.peer}"))
+        received = time.monotonic()
+        d = factory.router.dispatch(request, RequestContext(
+            self.ctx.listener, self.peer, self.ctx.dialect, self.ctx.connection_id, received, self.ctx.session))
+        d.addCallback(self._answer, tpdu, received)
+
+    def _answer(self, response: dict[str, str], tpdu: bytes | None, received: float) -> None:
+        if not self.connected:
+            return
+        factory = self.factory
+        try:
+            payload = self.dialect.encode(response)
+        except MessageError as exc:
+            log.error("cannot encode answer %s to %s: %s", response.get("t"), self.peer, exc)
+            response = {k: v for k, v in response.items() if k in ("t", "11", "41")} | {"39": "96"}
+            payload = self.dialect.encode(response)
+        code = response.get("39", "")
+        factory.stats.by_response_code[code] = factory.stats.by_response_code.get(code, 0) + 1
+        if factory.on_answer is not None:
+            factory.on_answer(response, time.monotonic() - received)
+        try:
+            self.sendFrame(payload, answer_tpdu(tpdu) if tpdu else None)
+        except FrameError as exc:  # the answer does not fit this framing (ascii2 holds 99 bytes)
+            log.error("closing %s: answer %s does not fit the framing: %s", self.peer, response.get("t"), exc)
+            self.transport.loseConnection()
+
+    def _bad_message(self, tpdu: bytes | None, payload: bytes, exc: MessageError) -> None:
+        """Readable MTI: answer its response MTI with 39=30. Otherwise log a masked dump and hang up."""
+        stats = self.factory.stats
+        if exc.mti and exc.mti[2] in "024" and exc.mti[1] in "1245689":
+            stats.format_errors += 1
+            log.warning("format error from %s in %s field %s: %s", self.peer, exc.mti, exc.field, exc)
+            request = {"t": exc.mti, **{k: v for k, v in exc.partial.items() if k in ("11", "41", "7")}}
+            self._answer(build_response(request, {"39": "30"}), tpdu, time.monotonic())
+            return
+        stats.unreadable += 1
+        log.warning("closing %s: unreadable message (%s): %s", self.peer, exc, masked_hex(payload))
+        self.transport.loseConnection()
+
+
+class IsoServerFactory(protocol.Factory):
+    """One listener: its dialect, framing, timeouts and router."""
+
+    protocol = IsoServerProtocol
+
+    def __init__(self, name: str, dialect: Dialect, framing: Framing, router: Router,
+                 idle_timeout: float | None = 300.0, frame_timeout: float | None = 10.0, trace: bool = False):
+        self.name = name
+        self.dialect = dialect
+        self.framing = framing
+        self.router = router
+        self.idle_timeout = idle_timeout
+        self.frame_timeout = frame_timeout
+        self.trace = trace
+        self.stats = ListenerStats()
+        self.on_answer = None  # callable(response, seconds) for metrics
+
+    def buildProtocol(self, addr) -> IsoServerProtocol:
+        proto = IsoServerProtocol(self.dialect, self.framing, self.idle_timeout, self.frame_timeout)
+        proto.factory = self
+        return proto
