@@ -1,0 +1,443 @@
+"""Load and check scenario files. Every problem is a ConfigError naming the file, line and key.
+
+The file format is documented in docs/scenarios.md. Loading checks everything that can be checked before
+the run (kinds, keys, card names, step ids referenced by reversals, amounts, durations), so a typo fails
+in a second instead of after a long run.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from switch.hostsim.yamlmarks import ConfigError, LDict, LList, load_file
+from terminal_agent.scenario import fixtures as fx
+from terminal_agent.scenario.model import (
+    EXPECT_OPS,
+    MESSAGE_KINDS,
+    OUTCOMES,
+    STEP_KINDS,
+    Card,
+    Expectation,
+    Scenario,
+    Session,
+    Step,
+    Terminal,
+)
+
+__all__ = ["ConfigError", "load_scenario", "parse_duration", "parse_amount"]
+
+_TOP_KEYS = ("name", "description", "tags", "include", "terminal", "cards", "variables", "timeout",
+             "dialect", "framing", "target", "steps")
+_COMMON_STEP_KEYS = ("name", "id", "expect", "capture", "timeout", "repeat", "outcome")
+_CARD_TXN = ("card", "amount", "amount_minor", "pin", "entry", "fields", "currency", "arqc")
+_PARAM_KEYS: dict[str, tuple[str, ...]] = {
+    "purchase": _CARD_TXN, "refund": _CARD_TXN, "preauth": _CARD_TXN, "cash": _CARD_TXN,
+    "balance": _CARD_TXN, "transfer": _CARD_TXN + ("to_card",),
+    "reversal": ("original", "amount", "amount_minor", "fields", "advice"),
+    "completion": ("original", "amount", "amount_minor", "fields"),
+    "echo": ("fields",), "sign_on": ("fields",),
+    "batch_close": ("totals", "fields"),
+    "raw": ("mti", "fields", "defaults"),
+}
+_TOTAL_KEYS = ("credits", "credits_amount", "debits", "debits_amount", "credit_reversals",
+               "credit_reversals_amount", "debit_reversals", "debit_reversals_amount")
+_TERMINAL_KEYS = ("fixture", "tid", "mid", "currency", "kind", "tpk", "country", "acquirer", "fields")
+_CARD_KEYS = ("fixture", "pan", "expiry", "service_code", "pin", "track2", "icc_track2", "cvv", "psn", "scheme",
+              "imk_ac", "entry")
+_ENTRIES = ("chip", "contactless", "magstripe", "manual", "fallback")
+_FIELD_RE = re.compile(r"^(?:[1-9][0-9]?|1[01][0-9]|12[0-8])$")
+_DUR_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)?\s*$")
+
+
+def has_var(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def parse_duration(value: Any) -> float:
+    """'500ms', '2s', '1.5', '1m' -> seconds. Raises ValueError."""
+    m = _DUR_RE.match(str(value))
+    if not m:
+        raise ValueError(f"expected a duration like 500ms, 2s or 1.5 (seconds), got {value!r}")
+    n = float(m.group(1))
+    return {"ms": n / 1000, "s": n, None: n, "m": n * 60}[m.group(2)]
+
+
+def parse_amount(value: Any, exponent: int = 2) -> int:
+    """Major units ('12.34') -> minor units (1234). Raises ValueError."""
+    try:
+        d = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"expected an amount in major units like 12.34, got {value!r}") from None
+    minor = d.scaleb(exponent)
+    if minor != minor.to_integral_value() or minor < 0:
+        raise ValueError(f"amount {value!r} has more than {exponent} decimals or is negative")
+    return int(minor)
+
+
+class _Ctx:
+    def __init__(self, file: str, stack: tuple[str, ...]) -> None:
+        self.file, self.stack = file, stack
+        self.cards: dict[str, Card] = {}
+        self.ids: set[str] = set()
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read one scenario file (following its includes). Raises ConfigError."""
+    path = Path(path)
+    data = _load_mapping(path, ())
+    ctx = _Ctx(str(path), (str(path.resolve()),))
+    data.allow(*_TOP_KEYS)
+    merged = _merge_includes(data, path, ctx)
+    terminal = _terminal(merged["terminal"]) if merged.get("terminal") is not None else Terminal()
+    cards_node = merged.get("cards") or LDict()
+    if not isinstance(cards_node, dict):
+        raise _err_at(merged, "cards", "expected a mapping of card name -> card")
+    for name, node in cards_node.items():
+        ctx.cards[str(name)] = _card(cards_node, str(name), node)
+    variables = merged.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise _err_at(merged, "variables", "expected a mapping of name -> value")
+    timeout = 10.0
+    if merged.get("timeout") is not None:
+        timeout = _dur(merged, "timeout")
+    steps_node = data.get("steps")
+    if not isinstance(steps_node, list) or not steps_node:
+        raise data.error("steps" if "steps" in data else None, "a scenario needs a non-empty list of steps")
+    steps = _steps(steps_node, ctx)
+    tags = data.get("tags") or []
+    if not isinstance(tags, list):
+        raise data.error("tags", "expected a list")
+    return Scenario(
+        name=str(data.get("name") or path.stem), file=str(path), terminal=terminal, cards=ctx.cards,
+        steps=steps, variables={str(k): str(v) for k, v in variables.items()}, timeout=timeout,
+        description=str(data.get("description") or ""), tags=[str(t) for t in tags],
+        dialect=_opt_str(merged.get("dialect")), framing=_opt_str(merged.get("framing")),
+        target=_opt_str(merged.get("target")),
+    )
+
+
+def _opt_str(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def _err_at(node: Any, key: Any, message: str) -> ConfigError:
+    if isinstance(node, LDict | LList):
+        return node.error(key, message)
+    return ConfigError("<scenario>", None, str(key), message)
+
+
+def _load_mapping(path: Path, stack: tuple[str, ...]) -> LDict:
+    if str(path.resolve()) in stack:
+        raise ConfigError(str(path), None, "include", "include cycle: " + " -> ".join(stack + (str(path),)))
+    data = load_file(path)
+    if not isinstance(data, LDict):
+        raise ConfigError(str(path), getattr(data, "line", 1) or 1, "", "expected a mapping at the top level")
+    return data
+
+
+def _merge_includes(data: LDict, path: Path, ctx: _Ctx) -> dict[str, Any]:
+    """Top-level `include:` files give defaults (terminal, cards, variables...); this file wins."""
+    inc = data.get("include")
+    if inc is None:
+        return data
+    paths = [inc] if isinstance(inc, str) else inc
+    if not isinstance(paths, list):
+        raise data.error("include", "expected a file name or a list of file names")
+    merged: dict[str, Any] = {}
+    for i, name in enumerate(paths):
+        if not isinstance(name, str):
+            raise _err_at(paths, i, "expected a file name")
+        ipath = path.parent / name
+        if not ipath.is_file():
+            raise (_err_at(paths, i, f"included file not found: {ipath}") if isinstance(paths, LList)
+                   else data.error("include", f"included file not found: {ipath}"))
+        inc_data = _load_mapping(ipath, ctx.stack)
+        inc_data.allow("terminal", "cards", "variables", "timeout", "dialect", "framing", "target", "include")
+        sub = _merge_includes(inc_data, ipath, _Ctx(ctx.file, ctx.stack + (str(ipath.resolve()),)))
+        for k, v in sub.items():
+            if k in ("cards", "variables") and isinstance(v, dict):
+                base = merged.get(k) or LDict()
+                combined = LDict()
+                combined.update(base)
+                combined.update(v)
+                for src in (base, v):
+                    combined.lines.update(getattr(src, "lines", {}))
+                merged[k] = combined
+                # keep per-card nodes: they carry their own file and lines for errors
+            else:
+                merged[k] = v
+    for k, v in data.items():
+        if k in ("cards", "variables") and isinstance(v, dict) and isinstance(merged.get(k), dict):
+            combined = LDict()
+            combined.update(merged[k])
+            combined.update(v)
+            merged[k] = combined
+        else:
+            merged[k] = v
+    return merged
+
+
+def _dur(node: LDict, key: str) -> float:
+    try:
+        return parse_duration(node[key])
+    except ValueError as exc:
+        raise node.error(key, str(exc)) from None
+
+
+def _terminal(node: Any) -> Terminal:
+    if not isinstance(node, LDict):
+        raise ConfigError("<scenario>", None, "terminal", "expected a mapping")
+    node.allow(*_TERMINAL_KEYS)
+    t = Terminal()
+    if node.get("fixture") is not None:
+        found = fx.terminal(str(node["fixture"]))
+        if found is None:
+            raise node.error("fixture", f"no terminal {node['fixture']!r} in fixtures/terminals.yaml")
+        t = found
+    for key in ("tid", "mid", "currency", "kind", "tpk", "country", "acquirer"):
+        if node.get(key) is not None:
+            setattr(t, key, str(node[key]))
+    if t.kind not in ("pos", "atm"):
+        raise node.error("kind", "expected pos or atm")
+    if node.get("fields") is not None:
+        t.extra = _fields(node, "fields")
+    return t
+
+
+def _card(parent: dict, name: str, node: Any) -> Card:
+    if not isinstance(node, LDict):
+        raise _err_at(parent, name, "expected a mapping with pan, expiry ... or fixture")
+    node.allow(*_CARD_KEYS)
+    if node.get("fixture") is not None:
+        card = fx.card(str(node["fixture"]), name)
+        if card is None:
+            raise node.error("fixture", f"no card {node['fixture']!r} in fixtures/cards.yaml")
+    elif node.get("pan") is not None:
+        card = Card(name=name, pan=str(node["pan"]))
+    else:
+        raise node.error(None, f"card {name!r} needs pan or fixture")
+    for key in _CARD_KEYS[2:]:
+        if node.get(key) is not None:
+            setattr(card, key, str(node[key]))
+    if node.get("pan") is not None:
+        card.pan = str(node["pan"])
+    if not card.pan.isdigit() or not 12 <= len(card.pan) <= 19:
+        raise node.error("pan" if "pan" in node else "fixture", "PAN must be 12 to 19 digits")
+    if card.entry not in _ENTRIES:
+        raise node.error("entry", f"expected one of {', '.join(_ENTRIES)}")
+    return card
+
+
+def _fields(node: LDict, key: str) -> dict[str, str]:
+    f = node[key]
+    if not isinstance(f, LDict):
+        raise node.error(key, "expected a mapping of field number -> value")
+    out: dict[str, Any] = {}
+    for k, v in f.items():
+        ks = str(k)
+        if ks != "t" and not _FIELD_RE.match(ks):
+            raise f.error(k, "expected a field number 1-128 or t (MTI)")
+        if isinstance(v, dict | list):
+            raise f.error(k, "expected a string value (or null to remove the field)")
+        out[ks] = None if v is None else str(v)
+    return out
+
+
+def _steps(node: LList, ctx: _Ctx) -> list[Step]:
+    out: list[Step] = []
+    for i, item in enumerate(node):
+        out.extend(_step(node, i, item, ctx))
+    return out
+
+
+def _step(parent: LList, index: int, item: Any, ctx: _Ctx) -> list[Step]:
+    if not isinstance(item, LDict):
+        raise parent.error(index, f"a step is a mapping with one of: {', '.join(STEP_KINDS)}")
+    kinds = [k for k in item if k in STEP_KINDS]
+    if len(kinds) != 1:
+        raise item.error(None, f"a step needs exactly one of: {', '.join(STEP_KINDS)} (found {kinds or 'none'})")
+    kind = kinds[0]
+    item.allow(kind, *_COMMON_STEP_KEYS)
+    params = item[kind]
+    if kind == "include":
+        return _include_steps(item, ctx)
+    step = Step(kind=kind, params=params, name=str(item.get("name") or kind), file=item.file, line=item.line)
+    if item.get("id") is not None:
+        step.id = str(item["id"])
+        if step.id in ctx.ids:
+            raise item.error("id", f"step id {step.id!r} used twice")
+    if item.get("timeout") is not None:
+        step.timeout = _dur(item, "timeout")
+    if item.get("repeat") is not None:
+        if not str(item["repeat"]).isdigit() or int(item["repeat"]) < 1:
+            raise item.error("repeat", "expected a whole number >= 1")
+        step.repeat = int(item["repeat"])
+    if item.get("outcome") is not None:
+        if item["outcome"] not in OUTCOMES:
+            raise item.error("outcome", f"expected one of {', '.join(OUTCOMES)}")
+        step.outcome = str(item["outcome"])
+    if kind == "wait":
+        try:
+            step.wait_s = parse_duration(params)
+        except ValueError as exc:
+            raise item.error(kind, str(exc)) from None
+    elif kind == "parallel":
+        step.sessions = _sessions(item, ctx)
+    else:
+        _check_params(item, kind, ctx)
+    if item.get("expect") is not None:
+        if kind not in MESSAGE_KINDS:
+            raise item.error("expect", f"a {kind} step has no answer to check")
+        step.expect = _expect(item)
+    if item.get("capture") is not None:
+        cap = item["capture"]
+        if not isinstance(cap, LDict):
+            raise item.error("capture", "expected a mapping of variable -> field (37, request.11)")
+        for var, ref in cap.items():
+            r = str(ref)
+            fieldno = r.split(".", 1)[1] if r.startswith(("request.", "response.")) else r
+            if fieldno != "t" and not _FIELD_RE.match(fieldno):
+                raise cap.error(var, "expected a field number, request.N or response.N")
+            step.capture[str(var)] = r
+    if step.id:
+        ctx.ids.add(step.id)
+    return [step]
+
+
+def _include_steps(item: LDict, ctx: _Ctx) -> list[Step]:
+    name = item["include"]
+    if not isinstance(name, str):
+        raise item.error("include", "expected a file name")
+    ipath = Path(item.file).parent / name
+    if not ipath.is_file():
+        raise item.error("include", f"included file not found: {ipath}")
+    data = _load_mapping(ipath, ctx.stack)
+    data.allow("name", "description", "steps")
+    if not isinstance(data.get("steps"), LList):
+        raise data.error("steps" if "steps" in data else None, "an included step file needs a list of steps")
+    sub = _Ctx(ctx.file, ctx.stack + (str(ipath.resolve()),))
+    sub.cards, sub.ids = ctx.cards, ctx.ids
+    return _steps(data["steps"], sub)
+
+
+def _sessions(item: LDict, ctx: _Ctx) -> list[Session]:
+    node = item["parallel"]
+    if isinstance(node, LDict) and "copies" in node:
+        node.allow("copies", "steps")
+        if not str(node["copies"]).isdigit() or int(node["copies"]) < 1:
+            raise node.error("copies", "expected a whole number >= 1")
+        if not isinstance(node.get("steps"), LList):
+            raise node.error("steps" if "steps" in node else None, "expected a list of steps")
+        steps = _steps(node["steps"], _scoped(ctx))
+        return [Session(name=f"copy {i + 1}", steps=steps) for i in range(int(node["copies"]))]
+    if not isinstance(node, LList) or not node:
+        raise item.error("parallel", "expected a list of sessions or {copies: N, steps: [...]}")
+    out = []
+    for i, s in enumerate(node):
+        if not isinstance(s, LDict):
+            raise node.error(i, "a session is a mapping with steps (and optional name, terminal)")
+        s.allow("name", "terminal", "steps")
+        if not isinstance(s.get("steps"), LList):
+            raise s.error("steps" if "steps" in s else None, "expected a list of steps")
+        term = _terminal(s["terminal"]) if s.get("terminal") is not None else None
+        out.append(Session(name=str(s.get("name") or f"session {i + 1}"), steps=_steps(s["steps"], _scoped(ctx)),
+                           terminal=term))
+    return out
+
+
+def _scoped(ctx: _Ctx) -> _Ctx:
+    # A session sees the ids defined before the parallel block; its own ids stay its own.
+    sub = _Ctx(ctx.file, ctx.stack)
+    sub.cards, sub.ids = ctx.cards, set(ctx.ids)
+    return sub
+
+
+def _check_params(item: LDict, kind: str, ctx: _Ctx) -> None:
+    p = item[kind]
+    if p is None:
+        p = LDict()
+        item[kind] = p
+    if not isinstance(p, LDict):
+        raise item.error(kind, f"expected a mapping of {kind} options ({', '.join(_PARAM_KEYS[kind])})")
+    p.allow(*_PARAM_KEYS[kind])
+    for key in ("card", "to_card"):
+        if p.get(key) is not None and not has_var(p[key]) and str(p[key]) not in ctx.cards:
+            raise p.error(key, f"unknown card {p[key]!r} (cards: {', '.join(ctx.cards) or 'none'})")
+    if kind in ("purchase", "refund", "preauth", "cash", "transfer") and p.get("card") is None:
+        raise p.error(None, f"a {kind} needs card:")
+    if kind == "balance" and p.get("card") is None:
+        raise p.error(None, "a balance inquiry needs card:")
+    if p.get("amount") is not None and p.get("amount_minor") is not None:
+        raise p.error("amount_minor", "give amount or amount_minor, not both")
+    if p.get("amount") is not None and not has_var(p["amount"]):
+        try:
+            parse_amount(p["amount"])
+        except ValueError as exc:
+            raise p.error("amount", str(exc)) from None
+    if p.get("amount_minor") is not None and not has_var(p["amount_minor"]) and not str(p["amount_minor"]).isdigit():
+        raise p.error("amount_minor", "expected a whole number of minor units")
+    if kind in ("purchase", "refund", "preauth", "cash", "transfer", "completion") and \
+            p.get("amount") is None and p.get("amount_minor") is None and kind != "completion":
+        raise p.error(None, f"a {kind} needs amount: (major units, 12.34) or amount_minor:")
+    if p.get("entry") is not None and p["entry"] not in _ENTRIES:
+        raise p.error("entry", f"expected one of {', '.join(_ENTRIES)}")
+    if p.get("pin") is not None and not isinstance(p["pin"], bool) and not has_var(p["pin"]) and \
+            not (str(p["pin"]).isdigit() and 4 <= len(str(p["pin"])) <= 12):
+        raise p.error("pin", "expected true, false or 4-12 digits")
+    if p.get("arqc") is not None and p["arqc"] not in ("good", "bad", "none"):
+        raise p.error("arqc", "expected good, bad or none")
+    if kind in ("reversal", "completion"):
+        orig = p.get("original")
+        if orig is None:
+            raise p.error(None, f"a {kind} needs original: (the id of an earlier step)")
+        if not has_var(orig) and str(orig) not in ctx.ids:
+            raise p.error("original", f"no earlier step with id {orig!r}")
+    if kind == "raw":
+        mti = p.get("mti")
+        if mti is None or not re.fullmatch(r"[0-9]{4}", str(mti)) and not has_var(mti):
+            raise p.error("mti" if "mti" in p else None, "a raw step needs mti: (4 digits)")
+    if kind == "batch_close" and p.get("totals") not in (None, "auto"):
+        t = p["totals"]
+        if not isinstance(t, LDict):
+            raise p.error("totals", "expected auto or a mapping of " + ", ".join(_TOTAL_KEYS))
+        t.allow(*_TOTAL_KEYS)
+    if p.get("fields") is not None:
+        p["fields"] = _fields(p, "fields")
+
+
+def _expect(item: LDict) -> list[Expectation]:
+    node = item["expect"]
+    if not isinstance(node, LDict):
+        raise item.error("expect", "expected a mapping of field -> expectation")
+    out = []
+    for k, spec in node.items():
+        fieldno = "t" if str(k) in ("t", "mti") else str(k)
+        if fieldno != "t" and not _FIELD_RE.match(fieldno):
+            raise node.error(k, "expected a field number 1-128 or mti")
+        line = node.line_of(k)
+        if not isinstance(spec, dict | list):
+            out.append(Expectation(fieldno, "equal", None if spec is None else str(spec), node.file, line))
+            continue
+        if not isinstance(spec, LDict) or len(spec) != 1:
+            raise node.error(k, f"expected a value or a mapping with one of: {', '.join(EXPECT_OPS)}")
+        (op, value), = spec.items()
+        if op not in EXPECT_OPS:
+            raise spec.error(op, f"unknown expectation (expected one of: {', '.join(EXPECT_OPS)})")
+        if op in ("present", "absent", "echo") and value is not True:
+            raise spec.error(op, "write it as `" + op + ": true`")
+        if op == "regex":
+            try:
+                re.compile(str(value))
+            except re.error as exc:
+                raise spec.error(op, f"bad regular expression: {exc}") from None
+        if op == "one_of":
+            if not isinstance(value, list) or not value:
+                raise spec.error(op, "expected a non-empty list")
+            value = [str(v) for v in value]
+        elif op in ("equal", "regex", "not"):
+            value = str(value)
+        out.append(Expectation(fieldno, op, value, node.file, line))
+    return out

@@ -1,0 +1,202 @@
+"""Run scenarios against any ISO 8583 host over the wire layer's IsoClient (Twisted).
+
+One TCP connection per session (the scenario itself, and each parallel session), opened at the first
+message step and reopened after the host closes it. STANs come from one counter for the whole run that
+starts at a random point, so back-to-back runs against one host are not taken for duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from twisted.internet import defer, task
+
+from switch.wire import ConnectionClosed, IsoClient, MessageError, RequestTimeout, match_key
+from terminal_agent.scenario import expect, messages
+from terminal_agent.scenario.model import MissingVariable, Scenario, Step, Terminal, substitute
+from terminal_agent.scenario.results import ERROR, FAILED, RunResult, ScenarioResult, StepResult
+
+# How long a `duplicate` step waits after the answer for the second copy.
+DUPLICATE_GRACE_S = 0.5
+
+
+def count_steps(steps: list[Step]) -> int:
+    """Message steps a list will report (repeats and parallel sessions included) - for the progress bar."""
+    n = 0
+    for s in steps:
+        if s.kind == "parallel":
+            n += s.repeat * sum(count_steps(sess.steps) for sess in s.sessions)
+        elif s.kind != "wait":
+            n += s.repeat
+    return n
+
+
+class StanCounter:
+    def __init__(self, start: int | None = None) -> None:
+        self.value = start if start is not None else int.from_bytes(os.urandom(3), "big") % 900_000
+
+    def __call__(self) -> int:
+        self.value = self.value % 999_999 + 1
+        return self.value
+
+
+@dataclass
+class _Session:
+    name: str
+    terminal: Terminal
+    variables: dict[str, str]
+    ctx: messages.BuildContext
+    client: IsoClient | None = None
+    unmatched: list[dict] = field(default_factory=list)
+
+
+class Runner:
+    """Runs scenarios; `progress(result: StepResult)` is called after each step."""
+
+    def __init__(self, reactor: Any, host: str, port: int, dialect: str = "ascii87", framing: str = "len2",
+                 tpdu: str | None = None, timeout: float | None = None,
+                 progress: Callable[[StepResult], None] | None = None, stan_start: int | None = None) -> None:
+        self.reactor, self.host, self.port = reactor, host, port
+        self.dialect, self.framing, self.tpdu = dialect, framing, tpdu
+        self.timeout = timeout  # overrides every scenario's default step timeout when set
+        self.progress = progress or (lambda _r: None)
+        self.next_stan = StanCounter(stan_start)
+
+    async def run_all(self, scenarios: list[Scenario]) -> RunResult:
+        run = RunResult(target=f"{self.host}:{self.port}", started=datetime.now(UTC).isoformat(timespec="seconds"))
+        t0 = time.monotonic()
+        for sc in scenarios:
+            run.scenarios.append(await self.run_scenario(sc))
+        run.duration = time.monotonic() - t0
+        return run
+
+    async def run_scenario(self, sc: Scenario) -> ScenarioResult:
+        result = ScenarioResult(name=sc.name, file=sc.file)
+        t0 = time.monotonic()
+        totals: dict[str, dict[str, int]] = {}
+        ctx = messages.BuildContext(terminal=sc.terminal, cards=sc.cards, next_stan=self.next_stan,
+                                    totals=totals.setdefault(sc.terminal.tid, {}))
+        sess = _Session("main", sc.terminal, dict(sc.variables), ctx)
+        try:
+            await self._run_steps(sc, sess, sc.steps, result, totals)
+        finally:
+            self._close(sess)
+        result.duration = time.monotonic() - t0
+        return result
+
+    async def _run_steps(self, sc: Scenario, sess: _Session, steps: list[Step], result: ScenarioResult,
+                         totals: dict[str, dict[str, int]]) -> None:
+        for step in steps:
+            for i in range(step.repeat):
+                label = step.name + (f" #{i + 1}" if step.repeat > 1 else "")
+                if step.kind == "wait":
+                    await task.deferLater(self.reactor, step.wait_s, lambda: None)
+                elif step.kind == "parallel":
+                    await self._parallel(sc, sess, step, result, totals)
+                else:
+                    r = await self._message_step(sc, sess, step, label)
+                    result.steps.append(r)
+                    self.progress(r)
+
+    async def _parallel(self, sc: Scenario, parent: _Session, step: Step, result: ScenarioResult,
+                        totals: dict[str, dict[str, int]]) -> None:
+        runs = []
+        for child in step.sessions:
+            term = child.terminal or parent.terminal
+            ctx = messages.BuildContext(terminal=term, cards=sc.cards, next_stan=self.next_stan,
+                                        records=dict(parent.ctx.records), totals=totals.setdefault(term.tid, {}),
+                                        atc=parent.ctx.atc)
+            sess = _Session(f"{parent.name}/{child.name}" if parent.name != "main" else child.name, term,
+                            dict(parent.variables), ctx)
+            runs.append((sess, defer.ensureDeferred(self._run_steps(sc, sess, child.steps, result, totals))))
+        try:
+            await defer.DeferredList([d for _, d in runs], consumeErrors=False)
+        finally:
+            for sess, _ in runs:
+                self._close(sess)
+
+    def _close(self, sess: _Session) -> None:
+        if sess.client is not None:
+            sess.client.close()
+            sess.client = None
+
+    async def _connect(self, sess: _Session) -> IsoClient:
+        if sess.client is None or not sess.client.connected:
+            client = await IsoClient.connect(self.reactor, self.host, self.port, dialect=self.dialect,
+                                             framing=self.framing, tpdu=self.tpdu)
+            client.on_unmatched = sess.unmatched.append
+            sess.client = client
+        return sess.client
+
+    async def _message_step(self, sc: Scenario, sess: _Session, step: Step, label: str) -> StepResult:
+        r = StepResult(scenario=sc.name, session=sess.name, name=label, kind=step.kind, file=step.file,
+                       line=step.line)
+        t0 = time.monotonic()
+        timeout = step.timeout or self.timeout or sc.timeout
+        try:
+            params = substitute(step.params, sess.variables)
+            r.request = messages.build(step.kind, params, sess.ctx)
+        except MissingVariable as exc:
+            return self._error(r, f"variable ${{{exc.args[0]}}} is not set (captured by an earlier step?)", t0)
+        except messages.BuildError as exc:
+            return self._error(r, str(exc), t0)
+        try:
+            client = await self._connect(sess)
+        except Exception as exc:  # any connect failure is this step's error, the run goes on
+            return self._error(r, f"cannot connect to {self.host}:{self.port}: {exc}", t0)
+        raw_before = client.last_raw_response
+        seen_unmatched = len(sess.unmatched)
+        try:
+            r.response = await client.request(r.request, timeout=timeout)
+            r.outcome = "answer"
+        except RequestTimeout:
+            garbled = client.last_raw_response is not raw_before
+            r.outcome = "garbled" if garbled else "no_answer"
+        except ConnectionClosed:
+            r.outcome = "closed"
+            sess.client = None
+        except MessageError as exc:
+            return self._error(r, f"cannot encode the request: {exc}", t0)
+        if r.outcome == "answer" and step.outcome == "duplicate":
+            await task.deferLater(self.reactor, DUPLICATE_GRACE_S, lambda: None)
+            key = match_key(r.response)
+            if any(match_key(m) == key for m in sess.unmatched[seen_unmatched:]):
+                r.outcome = "duplicate"
+        extra = len(sess.unmatched) - seen_unmatched
+        if extra and r.outcome != "duplicate":
+            r.notes.append(f"{extra} unmatched message(s) arrived during this step")
+        if step.id:
+            sess.ctx.records[step.id] = (r.request, r.response)
+        self._judge(step, sess, r, timeout)
+        r.duration = time.monotonic() - t0
+        return r
+
+    def _judge(self, step: Step, sess: _Session, r: StepResult, timeout: float) -> None:
+        wanted = step.outcome
+        got = r.outcome
+        if got != wanted:
+            r.failures.append(f"expected {_say(wanted)}, got {_say(got, timeout)}")
+        if r.response is not None and got in ("answer", "duplicate"):
+            r.failures.extend(expect.check(step.expect, r.request or {}, r.response, sess.variables))
+            messages.count_total(sess.ctx, step.kind, r.request or {}, r.response)
+        if step.capture and r.request is not None:
+            r.failures.extend(expect.capture(step.capture, r.request, r.response, sess.variables))
+        if r.failures:
+            r.status = FAILED
+
+    def _error(self, r: StepResult, message: str, t0: float) -> StepResult:
+        r.status = ERROR
+        r.failures.append(message)
+        r.duration = time.monotonic() - t0
+        return r
+
+
+def _say(outcome: str, timeout: float | None = None) -> str:
+    return {"answer": "an answer", "no_answer": "no answer" + (f" within {timeout:g}s" if timeout else ""),
+            "closed": "the connection closed", "garbled": "an undecodable answer",
+            "duplicate": "the answer twice"}[outcome]
