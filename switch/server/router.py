@@ -19,6 +19,18 @@ log = logging.getLogger("acqsim.router")
 
 ECHOED_FIELDS = ("2", "3", "4", "7", "11", "12", "13", "22", "32", "37", "41", "42", "49", "70", "90")
 REQUEST_MTIS = ("0100", "0120", "0200", "0220", "0400", "0420", "0500", "0800")
+# Fixed-length numeric fields (ISO 8583:1987 type n) that text dialects cannot check by themselves.
+NUMERIC_FIELDS = {"3": 6, "4": 12, "7": 10, "11": 6, "12": 6, "13": 4, "14": 4, "18": 4, "22": 3, "25": 2,
+                  "49": 3, "70": 3}
+
+
+def format_problem(request: dict[str, str]) -> str | None:
+    """Why a decoded request is malformed (answered 30), or None."""
+    for key, size in NUMERIC_FIELDS.items():
+        value = request.get(key)
+        if value is not None and (len(value) != size or not value.isdigit()):
+            return f"field {key} must be {size} digits"
+    return None
 
 
 @dataclass
@@ -75,6 +87,10 @@ class Router:
 
     def dispatch(self, request: dict[str, str], ctx: RequestContext) -> defer.Deferred:
         """Always fires with a full response dict; a failing handler answers 96 (system error)."""
+        problem = format_problem(request)
+        if problem:
+            log.warning("format error from %s in %s: %s", ctx.peer, request.get("t"), problem)
+            return defer.succeed(build_response(request, {"39": "30"}))
         handler = self.handler_for(request)
         d = defer.maybeDeferred(handler, request, ctx)
 
