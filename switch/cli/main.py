@@ -12,6 +12,7 @@ from switch.cli.common import CliError
 COMMAND_MODULES = (
     "switch.cli.iso",
     "switch.cli.serve",
+    "switch.cli.scenario",
 )
 
 
