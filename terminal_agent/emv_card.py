@@ -69,7 +69,9 @@ class EmvCard:
         self.contactless = contactless
         key = bytes.fromhex(mk_ac)
         cvn_class = VisaCVN10 if scheme == "visa" else MasterCardCVN16
-        self._cvn = cvn_class(key, key, key, pan, psn)   # only the AC key is used here
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            self._cvn = cvn_class(key, key, key, pan, psn)   # only the AC key is used here
         self._track2_eq = bcd(f"{pan}D{expiry}{service_code}{discretionary}")
         self._name = name.encode("ascii", "replace")[:26]
         self._selected = False
