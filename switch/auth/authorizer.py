@@ -1,0 +1,101 @@
+"""Wiring: `build_authorizer(engine, hsm, config)` returns the Router handler for 0100/0200/0220/0400/0420
+(and 0500 batch close); `register_authorizer(router, ...)` registers it for every MTI it serves.
+
+The pipeline does blocking DB and HSM work, so it never runs on the reactor thread. Requests go to one of
+N single-thread lanes chosen by the card (PAN from field 2 or track 2, else the terminal): requests for one
+card run one after another in arrival order, different cards run in parallel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from sqlalchemy import Engine
+from twisted.internet import defer, threads
+from twisted.python.threadpool import ThreadPool
+
+from switch.auth.context import AuthContext, Services
+from switch.auth.journal import Journal
+from switch.auth.policy import Policy
+from switch.auth.remote import RemoteIssuers
+from switch.auth.runner import Runner
+from switch.issuer.fixtures import load_fixtures
+from switch.issuer.pan import PanVault
+from switch.issuer.store import IssuerStore
+
+log = logging.getLogger("acqsim.auth")
+
+AUTH_MTIS = ("0100", "0101", "0200", "0201", "0220", "0221", "0400", "0401", "0420", "0421")
+
+
+class Lanes:
+    """N single-thread pools: FIFO per lane, so one card's requests never overtake each other."""
+
+    def __init__(self, reactor: Any, count: int = 4) -> None:
+        self.reactor = reactor
+        self.pools = [ThreadPool(minthreads=1, maxthreads=1, name=f"auth-lane-{i}") for i in range(count)]
+        for pool in self.pools:
+            pool.start()
+        reactor.addSystemEventTrigger("during", "shutdown", self.stop)
+
+    def stop(self) -> None:
+        for pool in self.pools:
+            if pool.started:
+                pool.stop()
+
+    def lane_for(self, request: dict[str, str]) -> ThreadPool:
+        pan = request.get("2") or request.get("35", "").replace("D", "=").split("=")[0] or request.get("41", "")
+        h = int.from_bytes(hashlib.blake2b(pan.encode(), digest_size=4).digest(), "big")
+        return self.pools[h % len(self.pools)]
+
+    def run(self, request: dict[str, str], fn, *args) -> defer.Deferred:
+        return threads.deferToThreadPool(self.reactor, self.lane_for(request), fn, *args)
+
+
+def build_services(engine: Engine, hsm: Any, config: dict | None = None, *, funds: Any = None,
+                   reactor: Any = None) -> Services:
+    """Everything the steps need, from the database, the HSM and the (fixtures + config) policy."""
+    config = config or {}
+    fx = load_fixtures(config.get("fixtures_dir"))
+    vault = PanVault.from_hex(fx.card_data_key(config))
+    if funds is None:
+        from switch.auth.wallets_funds import WalletsFunds
+
+        funds = WalletsFunds(engine, config)
+    remote = RemoteIssuers(reactor, engine, vault) if reactor is not None else None
+    return Services(store=IssuerStore(engine, vault), hsm=hsm, funds=funds, journal=Journal(engine, vault),
+                    policy=Policy.from_fixtures(fx, config), remote=remote)
+
+
+def build_authorizer(engine: Engine, hsm: Any, config: dict | None = None, *, reactor: Any = None,
+                     funds: Any = None, lanes: int = 4):
+    """The Router handler: `handler(request, ctx) -> Deferred[dict]` with the answer fields (39, 37, 38 ...)."""
+    if reactor is None:
+        from twisted.internet import reactor as default_reactor
+
+        reactor = default_reactor
+    services = build_services(engine, hsm, config, funds=funds, reactor=reactor)
+    runner = Runner(services)
+    pool = Lanes(reactor, lanes)
+    if services.remote is not None:
+        reactor.callWhenRunning(services.remote.start)
+        reactor.addSystemEventTrigger("before", "shutdown", services.remote.stop)
+
+    def handler(request: dict[str, str], ctx: Any = None) -> defer.Deferred:
+        dialect = getattr(ctx, "dialect", None) or "ascii87"
+        actx = AuthContext(request=dict(request), listener_dialect=dialect)
+        return pool.run(request, runner.run, actx)
+
+    handler.services = services  # type: ignore[attr-defined]  (tests and the admin API look inside)
+    handler.lanes = pool  # type: ignore[attr-defined]
+    return handler
+
+
+def register_authorizer(router: Any, engine: Engine, hsm: Any, config: dict | None = None, **kw: Any):
+    """Register the authoriser on a switch.server Router for every MTI it serves (repeats included)."""
+    handler = build_authorizer(engine, hsm, config, **kw)
+    for mti in AUTH_MTIS:
+        router.register(mti, None, handler)
+    return handler

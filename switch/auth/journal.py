@@ -1,0 +1,95 @@
+"""The authorisation journal (table auth_requests): stored answers for duplicates, 94 on a reused STAN,
+and the originals that reversals and completions name in field 90.
+
+Rows hold no card data: the PAN is not stored (card_id points at the encrypted card) and the content
+digest is an HMAC under the card data key, so it cannot be brute-forced back to a PAN.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from switch.auth.context import AuthContext, mti_class
+from switch.issuer.pan import PanVault
+from switch.issuer.tables import auth_log
+
+STAN_REUSE_WINDOW = timedelta(hours=24)  # a terminal's STAN wraps; older rows do not count as duplicates
+
+
+def request_digest(vault: PanVault, request: dict[str, str]) -> str:
+    doc = {k: v for k, v in request.items() if k != "t"}
+    doc["t"] = mti_class(request.get("t", ""))  # a repeat (0201, 0421) is the same request
+    return vault.keyed_digest(json.dumps(doc, sort_keys=True).encode())
+
+
+def request_key(ctx: AuthContext) -> str:
+    """Ledger idempotency key of a request: terminal, STAN, transmission time, MTI class."""
+    return f"{ctx.tid}:{ctx.stan}:{ctx.request.get('7', '')}:{ctx.mti}"
+
+
+def parse_f90(f90: str) -> dict[str, str]:
+    """Field 90: original MTI(4) STAN(6) transmission time(10) acquirer(11) forwarder(11)."""
+    return {"mti": f90[0:4], "stan": f90[4:10], "f7": f90[10:20]}
+
+
+class Journal:
+    def __init__(self, engine: Engine, vault: PanVault) -> None:
+        self.engine = engine
+        self.vault = vault
+
+    def check_duplicate(self, ctx: AuthContext) -> tuple[str, dict[str, str]] | None:
+        ctx.digest = request_digest(self.vault, ctx.request)
+        since = ctx.now - STAN_REUSE_WINDOW
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(auth_log.c.f7, auth_log.c.digest, auth_log.c.response).where(and_(
+                auth_log.c.tid == ctx.tid, auth_log.c.stan == ctx.stan, auth_log.c.mti_class == ctx.mti,
+                auth_log.c.created_at >= since))).all()
+        for row in rows:
+            if row.digest == ctx.digest:
+                return "same", json.loads(row.response)
+        if rows:
+            return "conflict", {}
+        return None
+
+    def record(self, ctx: AuthContext, response: dict[str, str]) -> dict[str, str]:
+        """Store the answer; if another process answered the same request first, return its answer."""
+        values = dict(
+            tid=ctx.tid, stan=ctx.stan, mti_class=ctx.mti, f7=ctx.request.get("7", ""), digest=ctx.digest,
+            response=json.dumps(response), card_id=ctx.card.card_id if ctx.card else None,
+            mid=ctx.terminal.mid if ctx.terminal else None, proc=ctx.proc, amount=max(ctx.amount, 0),
+            currency=ctx.request.get("49") or (ctx.terminal.currency if ctx.terminal else None),
+            rc=response.get("39"), txn_ref=ctx.txn_ref, state=ctx.state or ("approved" if response.get("39") == "00"
+                                                                           else "declined"),
+            reversed_amount=0, created_at=ctx.now)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(auth_log).values(**values))
+        except IntegrityError:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(auth_log.c.response).where(and_(
+                    auth_log.c.tid == ctx.tid, auth_log.c.stan == ctx.stan, auth_log.c.mti_class == ctx.mti,
+                    auth_log.c.f7 == values["f7"]))).first()
+            if row is not None:
+                return json.loads(row.response)
+        return response
+
+    def find_original(self, tid: str, f90: str, mti_classes: tuple[str, ...]) -> dict[str, Any] | None:
+        o = parse_f90(f90)
+        wanted = (mti_class(o["mti"]),) if o["mti"].strip("0") else mti_classes
+        with self.engine.connect() as conn:
+            row = conn.execute(select(auth_log).where(and_(
+                auth_log.c.tid == tid, auth_log.c.stan == o["stan"], auth_log.c.f7 == o["f7"],
+                auth_log.c.mti_class.in_(wanted))).order_by(auth_log.c.id)).first()
+        return dict(row._mapping) if row else None
+
+    def update_original(self, row_id: int, *, state: str, reversed_amount: int | None = None) -> None:
+        values: dict[str, Any] = {"state": state}
+        if reversed_amount is not None:
+            values["reversed_amount"] = reversed_amount
+        with self.engine.begin() as conn:
+            conn.execute(update(auth_log).where(auth_log.c.id == row_id).values(**values))

@@ -1,0 +1,129 @@
+"""Remote issuers: a BIN range routed to another ISO 8583 host (dialect and framing per route).
+
+`forward(ctx)` runs on a pipeline worker thread and waits for the reactor to do the network part
+(blockingCallFromThread), so per-card ordering holds for remote cards too. A timeout or a lost connection
+answers 91 and queues a 0420 reversal advice; `retry_pending()` (a LoopingCall) resends every queued
+advice until the issuer answers it. Queued messages are AES-GCM encrypted (they carry the PAN, Q2).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+from twisted.internet import defer, task, threads
+
+from switch.auth.context import AuthContext, log
+from switch.issuer.pan import PanVault, mask_pan
+from switch.issuer.tables import remote_reversals
+from switch.wire import ConnectionClosed, IsoClient, RequestTimeout
+
+# Never forwarded: the terminal-link MAC, and the PIN block (under our TPK; a zone PIN key per route is
+# not modelled yet, so remote issuers get card-present data without PIN).
+DROP_FIELDS = ("52", "53", "64", "128")
+REVERSAL_FIELDS = ("2", "3", "4", "7", "11", "12", "13", "22", "32", "37", "41", "42", "49")
+
+
+class RemoteIssuers:
+    def __init__(self, reactor: Any, engine: Engine, vault: PanVault, retry_interval: float = 5.0) -> None:
+        self.reactor = reactor
+        self.engine = engine
+        self.vault = vault
+        self._clients: dict[tuple, IsoClient] = {}
+        self._retry = task.LoopingCall(self.retry_pending)
+        self._retry.clock = reactor
+        self.retry_interval = retry_interval
+
+    def start(self) -> None:
+        if not self._retry.running:
+            self._retry.start(self.retry_interval, now=False).addErrback(
+                lambda f: log.error("remote reversal retry stopped: %s", f.getErrorMessage()))
+
+    def stop(self) -> None:
+        if self._retry.running:
+            self._retry.stop()
+        for client in self._clients.values():
+            client.close()
+
+    # -- network part (reactor thread) ---------------------------------------------------------------------
+    @defer.inlineCallbacks
+    def _client(self, route: dict):
+        key = (route["host"], int(route["port"]), route.get("dialect", "ascii87"), route.get("framing", "len2"))
+        client = self._clients.get(key)
+        if client is None or not client.connected:
+            client = yield IsoClient.connect(self.reactor, key[0], key[1], dialect=key[2], framing=key[3],
+                                             timeout=float(route.get("connect_timeout", 2.0)))
+            self._clients[key] = client
+        return client
+
+    @defer.inlineCallbacks
+    def _send(self, route: dict, msg: dict[str, str]):
+        client = yield self._client(route)
+        answer = yield client.request(msg, timeout=float(route.get("timeout", 5.0)))
+        return answer
+
+    # -- worker-thread part -------------------------------------------------------------------------------
+    def forward(self, ctx: AuthContext) -> dict[str, str]:
+        route = ctx.issuer.route or {}
+        msg = {k: v for k, v in ctx.request.items() if k not in DROP_FIELDS}
+        try:
+            return threads.blockingCallFromThread(self.reactor, self._send, route, msg)
+        except (RequestTimeout, ConnectionClosed, OSError, defer.CancelledError) as exc:
+            reason = f"remote issuer {ctx.issuer.issuer_id} unavailable: {type(exc).__name__}"
+        except Exception as exc:  # refused connection and friends come as twisted errors
+            reason = f"remote issuer {ctx.issuer.issuer_id} unavailable: {type(exc).__name__}"
+        self.queue_reversal(ctx.issuer.issuer_id, ctx.request)
+        log.warning("%s; reversal queued for %s", reason, mask_pan(ctx.pan))
+        return {"39": "91", "_reason": reason}
+
+    def queue_reversal(self, issuer_id: str, request: dict[str, str]) -> None:
+        """A 0420 advice for a request the issuer may have approved without our knowing (timeout)."""
+        adv = {k: request[k] for k in REVERSAL_FIELDS if k in request}
+        adv["t"] = "0420"
+        if "35" in request and "2" not in adv:
+            adv["2"] = request["35"].replace("D", "=").split("=")[0]
+        adv["90"] = (request.get("t", "0200") + request.get("11", "").rjust(6, "0")
+                     + request.get("7", "").rjust(10, "0") + "0" * 22)
+        with self.engine.begin() as conn:
+            conn.execute(insert(remote_reversals).values(
+                issuer_id=issuer_id, message=self.vault.encrypt(json.dumps(adv)), attempts=0,
+                acknowledged=False, created_at=datetime.now(UTC)))
+
+    def pending(self) -> list[tuple[int, str, dict[str, str], int]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(remote_reversals).where(remote_reversals.c.acknowledged.is_(False))
+                                .order_by(remote_reversals.c.id)).all()
+        return [(r.id, r.issuer_id, json.loads(self.vault.decrypt(r.message)), r.attempts) for r in rows]
+
+    def _mark(self, row_id: int, ok: bool, error: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(remote_reversals).where(remote_reversals.c.id == row_id).values(
+                acknowledged=ok, attempts=remote_reversals.c.attempts + 1, last_error=error))
+
+    @defer.inlineCallbacks
+    def retry_pending(self, routes: dict[str, dict] | None = None):
+        """Resend queued advices (reactor thread; DB work in a thread). Fires with the number acknowledged."""
+        rows = yield threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self.pending)
+        routes = routes if routes is not None else (
+            yield threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._routes))
+        acked = 0
+        for row_id, issuer_id, msg, _attempts in rows:
+            route = routes.get(issuer_id)
+            if not route:
+                continue
+            try:
+                yield self._send(route, msg)
+                ok, err = True, None
+                acked += 1
+            except Exception as exc:  # still down: keep it queued
+                ok, err = False, type(exc).__name__
+            yield threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._mark, row_id, ok, err)
+        return acked
+
+    def _routes(self) -> dict[str, dict]:
+        from switch.issuer.tables import issuers
+
+        with self.engine.connect() as conn:
+            return {r.issuer_id: json.loads(r.route) for r in conn.execute(select(issuers)) if r.route}

@@ -1,0 +1,123 @@
+"""The pipeline runner: picks the step list for a request, runs it, shapes and journals the answer.
+
+Step lists are data (tuples of functions); each step is `step(ctx, services) -> None` and stops the run by
+declining (`ctx.decline(rc, reason)`) or by finishing the answer (`ctx.finished`). Every decline is logged
+with its step, reason and masked PAN.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+
+from switch.auth import steps_card as card
+from switch.auth import steps_funds as funds
+from switch.auth import steps_message as msg
+from switch.auth.context import AuthContext, Services, log
+from switch.auth.emv import arc_for, issuer_auth_data
+
+Step = Callable[[AuthContext, Services], None]
+
+
+def remote_issuer(ctx: AuthContext, s: Services) -> None:
+    """Forward a card of a remote issuer's BIN range to its host; 91 on timeout (reversal queued)."""
+    if not ctx.remote:
+        return None
+    if s.remote is None:
+        return ctx.decline("91", "no route to the remote issuer")
+    answer = s.remote.forward(ctx)
+    ctx.response.update({k: v for k, v in answer.items() if k in ("38", "54", "55")})
+    rc = answer.get("39", "96")
+    if rc != "00":
+        return ctx.decline(rc, answer.get("_reason", "declined by the remote issuer"))
+    ctx.state = "approved"
+    ctx.finished = True
+    return None
+
+
+# The card checks shared by every card-present financial request, in the order of the issue.
+CARD_STEPS: tuple[Step, ...] = (card.card_lookup, remote_issuer, card.card_status, card.expiry,
+                                card.service_code, card.cvv, card.pin, card.arqc)
+
+PIPELINES: dict[str, tuple[Step, ...]] = {
+    "financial": (msg.mandatory_fields, msg.duplicate, msg.terminal_known, msg.merchant_active, msg.mac_valid,
+                  msg.type_allowed, msg.merchant_category, msg.amount_valid, *CARD_STEPS, funds.limits,
+                  funds.book),
+    "completion": (msg.mandatory_fields, msg.duplicate, msg.terminal_known, msg.merchant_active, msg.mac_valid,
+                   msg.amount_valid, funds.find_original, funds.complete),
+    "reversal": (msg.mandatory_fields, msg.duplicate, msg.terminal_known, msg.mac_valid, funds.find_original,
+                 funds.reverse),
+}
+
+
+def pipeline_for(mti: str) -> Sequence[Step]:
+    if mti in ("0400", "0420"):
+        return PIPELINES["reversal"]
+    if mti == "0220":
+        return PIPELINES["completion"]
+    return PIPELINES["financial"]
+
+
+class Numbers:
+    """RRN (field 37) and approval codes (field 38); a random per-process prefix keeps several switch
+    processes on one database from handing out the same RRN."""
+
+    def __init__(self) -> None:
+        self._seq = itertools.count(random.SystemRandom().randrange(0, 1000) * 1000)
+        self._rand = random.Random(int.from_bytes(os.urandom(8), "big"))
+
+    def rrn(self) -> str:
+        t = time.gmtime()
+        return f"{t.tm_year % 10}{t.tm_yday:03d}{t.tm_hour:02d}{next(self._seq) % 1_000_000:06d}"
+
+    def approval(self) -> str:
+        return "".join(self._rand.choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(6))
+
+
+class Runner:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+        self.numbers = services.approval_counter or Numbers()
+
+    def run(self, ctx: AuthContext, steps: Sequence[Step] | None = None) -> dict[str, str]:
+        steps = steps if steps is not None else pipeline_for(ctx.mti)
+        try:
+            for step in steps:
+                step(ctx, self.s)
+                if ctx.rc is not None and ctx.step is None:
+                    ctx.step = step.__name__
+                if ctx.done:
+                    break
+        except Exception:  # a bug or an outage must not leave the terminal without an answer
+            log.exception("step %s failed for %s", getattr(step, "__name__", step), ctx.masked_pan)
+            ctx.rc, ctx.step, ctx.reason = "96", getattr(step, "__name__", "?"), "system error"
+        if ctx.stored_answer is not None:
+            return ctx.stored_answer
+        return self.answer(ctx)
+
+    def answer(self, ctx: AuthContext) -> dict[str, str]:
+        rc = ctx.rc or "00"
+        resp = dict(ctx.response)
+        resp["39"] = rc
+        resp.setdefault("37", ctx.request.get("37") or self.numbers.rrn())
+        if rc == "00" and "38" not in resp:
+            resp["38"] = self.numbers.approval()
+        if ctx.emv and "55" not in resp:
+            arpc = ctx.emv["arpc"]
+            if rc != "00":  # the card must see the final decision: ARPC over this ARC
+                got, again = self.s.hsm.verify_arqc(scheme=ctx.product.scheme, mk_ac=ctx.issuer.imk_ac,
+                                                    pan=ctx.pan, psn=ctx.request.get("23", ctx.card.psn)[-2:],
+                                                    arc=arc_for(rc), **ctx.emv["inputs"])
+                arpc = again if got == "00" else None
+            if arpc:
+                resp["55"] = issuer_auth_data(arpc, rc)
+        if rc != "00":
+            log.info("decline %s step=%s reason=%s pan=%s tid=%s stan=%s", rc, ctx.step, ctx.reason,
+                     ctx.masked_pan, ctx.tid, ctx.stan)
+            ctx.state = ctx.state if ctx.state == "noop" else "declined"
+        if rc in ("30", "94") or not ctx.tid or not ctx.stan:
+            return resp  # not journalled: it would clash with the request that owns this key
+        return self.s.journal.record(ctx, resp)

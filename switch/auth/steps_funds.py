@@ -1,0 +1,154 @@
+"""Risk and money steps: limits (N15, B4), funds and booking, reversals, completions, balance."""
+
+from __future__ import annotations
+
+from switch.auth.context import AuthContext, Services, log
+from switch.auth.journal import request_key
+from switch.auth.policy import LIMIT_CATEGORY, periods
+
+OUTCOME_RC = {"ok": "00", "exists": "00", "insufficient_funds": "51", "exceeds_credits": "51",
+              "not_found": "25", "expired": "25"}
+
+
+def limits(ctx: AuthContext, s: Services) -> None:
+    """61 over an amount limit, 65 over a count limit, per transaction and per period (B4, N15)."""
+    card = ctx.card
+    category = LIMIT_CATEGORY.get(ctx.txn_type)
+    if card is None or category is None:
+        return None
+    lim = s.policy.limits_for(card.kyc_level, category, card.limits)
+    if "per_txn" in lim and ctx.amount > lim["per_txn"]:
+        return ctx.decline("61", f"{category} amount over per-transaction limit")
+    keys = periods(ctx.now)
+    used = s.store.usage(card.card_id, category, list(keys.values()))
+    for name, period in keys.items():
+        amount, count = used.get(period, (0, 0))
+        if f"{name}_count" in lim and count + 1 > lim[f"{name}_count"]:
+            return ctx.decline("65", f"{name} {category} count limit reached")
+        if f"{name}_amount" in lim and amount + ctx.amount > lim[f"{name}_amount"]:
+            return ctx.decline("61", f"{name} {category} amount limit reached")
+    return None
+
+
+def _count_usage(ctx: AuthContext, s: Services, sign: int = 1, amount: int | None = None) -> None:
+    category = LIMIT_CATEGORY.get(ctx.txn_type)
+    if ctx.card is not None and category:
+        s.store.add_usage(ctx.card.card_id, category, list(periods(ctx.now).values()),
+                          sign * (ctx.amount if amount is None else amount), sign)
+
+
+def book(ctx: AuthContext, s: Services) -> None:
+    """Book an approved request in the ledger; 51 when the cardholder account cannot cover it (B3)."""
+    card, term = ctx.card, ctx.terminal
+    if card is None or term is None:
+        return None
+    ctx.txn_ref = request_key(ctx)
+    common = {"account": card.account_id, "mid": term.mid, "tid": term.tid, "currency": card.currency,
+              "amount": ctx.amount}
+    t = ctx.txn_type
+    if t == "31":
+        ledger, available = s.funds.balance(card.account_id)
+        ctx.response["54"] = balance_field(card.currency, ledger, available)
+        ctx.state = "inquiry"
+        return None
+    if ctx.mti == "0100":
+        outcome = s.funds.hold(ctx.txn_ref, timeout=s.policy.hold_timeout, **common)
+        ctx.state = "held"
+    elif t == "00":
+        outcome = s.funds.purchase(ctx.txn_ref, **common)
+    elif t == "01":
+        outcome = s.funds.cash(ctx.txn_ref, **common)
+    elif t == "20":
+        outcome = s.funds.refund(ctx.txn_ref, **common)
+    elif t == "40":
+        dest = s.store.find_card(ctx.request.get("103", "").strip())
+        if dest is None or dest.status != "active" or dest.currency != card.currency:
+            return ctx.decline("14", "unknown or inactive destination card")
+        outcome = s.funds.transfer(ctx.txn_ref, account=card.account_id, to_account=dest.account_id,
+                                   tid=term.tid, currency=card.currency, amount=ctx.amount)
+    else:
+        return ctx.decline("12", f"unsupported processing code {ctx.proc}")
+    rc = OUTCOME_RC.get(outcome, "96")
+    if rc != "00":
+        return ctx.decline(rc, f"ledger: {outcome}")
+    ctx.state = ctx.state or "approved"
+    _count_usage(ctx, s)
+    return None
+
+
+def balance_field(currency: str, ledger: int, available: int) -> str:
+    """Field 54 additional amounts: account type 00, amount type 01 ledger / 02 available, C/D sign."""
+    def one(kind: str, v: int) -> str:
+        return f"00{kind}{currency}{'C' if v >= 0 else 'D'}{abs(v):012d}"
+    return one("01", ledger) + one("02", available)
+
+
+def find_original(ctx: AuthContext, s: Services) -> None:
+    """25 when field 90 names no request from this terminal (reversal or completion)."""
+    wanted = ("0100",) if ctx.mti == "0220" else ("0100", "0200", "0220")
+    row = s.journal.find_original(ctx.tid, ctx.request.get("90", ""), wanted)
+    if row is None:
+        return ctx.decline("25", "original transaction not found")
+    ctx.original = row
+    if row.get("card_id"):
+        ctx.card = s.store.card_by_id(row["card_id"])
+        ctx.pan = ctx.card.pan if ctx.card else None
+    return None
+
+
+def reverse(ctx: AuthContext, s: Services) -> None:
+    """Release or give back the original amount (full, or partial via field 95's replacement amount).
+    A reversal after settlement is booked as a refund (N7: recovered from the merchant's wallet)."""
+    o = ctx.original
+    assert o is not None
+    ctx.txn_ref = request_key(ctx)
+    if o["rc"] != "00" or o["state"] in ("inquiry", "reversed"):
+        ctx.state = "noop"
+        return None  # nothing was booked or it is already reversed: acknowledge
+    remaining = int(o["amount"]) - int(o["reversed_amount"] or 0)
+    amount = remaining
+    if ctx.request.get("95"):
+        replacement = int(ctx.request["95"][:12] or 0)
+        amount = int(o["amount"]) - replacement - int(o["reversed_amount"] or 0)
+        if amount < 0 or replacement > int(o["amount"]):
+            return ctx.decline("13", "replacement amount exceeds the original")
+    if amount <= 0:
+        ctx.state = "noop"
+        return None
+    outcome = s.funds.reverse(ctx.txn_ref, original_key=o["txn_ref"], amount=amount)
+    if outcome == "settled":
+        card = ctx.card
+        outcome = s.funds.refund(ctx.txn_ref + ":refund", account=card.account_id if card else "",
+                                 mid=o["mid"], tid=ctx.tid, currency=o["currency"], amount=amount,
+                                 original_key=o["txn_ref"])
+        ctx.state = "refund"
+    rc = OUTCOME_RC.get(outcome, "96")
+    if rc != "00":
+        return ctx.decline(rc, f"ledger: {outcome}")
+    done = int(o["reversed_amount"] or 0) + amount
+    s.journal.update_original(o["id"], state="reversed" if done >= int(o["amount"]) else "part_reversed",
+                              reversed_amount=done)
+    ctx.state = ctx.state or "reversal"
+    if ctx.card is not None and o["proc"]:
+        ctx.request = {**ctx.request, "3": o["proc"]}  # limit category of the original
+        _count_usage(ctx, s, sign=-1, amount=amount)
+    return None
+
+
+def complete(ctx: AuthContext, s: Services) -> None:
+    """0220 completion of a pre-authorisation: post up to the held amount (13 above it)."""
+    o = ctx.original
+    assert o is not None
+    ctx.txn_ref = request_key(ctx)
+    if o["rc"] != "00" or o["state"] != "held":
+        return ctx.decline("25", f"pre-authorisation not open ({o['state']})")
+    if ctx.amount > int(o["amount"]):
+        return ctx.decline("13", "completion above the authorised amount")
+    outcome = s.funds.capture(ctx.txn_ref, original_key=o["txn_ref"], amount=ctx.amount)
+    rc = OUTCOME_RC.get(outcome, "96")
+    if rc != "00":
+        return ctx.decline(rc, f"ledger: {outcome}")
+    s.journal.update_original(o["id"], state="captured")
+    ctx.state = "approved"
+    log.info("completion of %s for %d", ctx.masked_pan, ctx.amount)
+    return None
