@@ -31,6 +31,7 @@ def register(sub) -> None:
     p.add_argument("--http-port", type=int, default=8080, help="HTTP API port (0: any free port, -1: off)")
     p.add_argument("--hsm", type=host_port, metavar="HOST:PORT", help="remote HSM (default: in-process)")
     p.add_argument("--rules", metavar="FILE", help="host simulation rules for the first listener")
+    p.add_argument("--record", metavar="FILE", help="record the first listener's traffic (masked JSONL)")
     p.add_argument("--trace", action="store_true", help="log a masked dump of every message")
     p.add_argument("--approve-all", action="store_true",
                    help="answer every request 00 without the authorisation pipeline (wire testing)")
@@ -42,7 +43,7 @@ def listener_configs(args) -> list[ListenerConfig]:
     try:
         first = ListenerConfig(host=args.host, port=args.port, dialect=args.dialect, framing=args.framing,
                                tpdu=args.tpdu, max_frame=args.max_frame, idle_timeout=args.idle_timeout,
-                               frame_timeout=args.frame_timeout, rules=args.rules)
+                               frame_timeout=args.frame_timeout, rules=args.rules, record=args.record)
         first.validate("switch serve")
         configs = [first] + [parse_listen(text, i + 1) for i, text in enumerate(args.listen)]
         if args.config:
@@ -64,6 +65,8 @@ def serve(args) -> int:
     for cfg in configs:
         try:
             host, port = switch.listen(reactor, cfg)
+        except ConfigError as exc:
+            raise CliError(str(exc)) from None
         except Exception as exc:  # CannotListenError and friends: one line, not a traceback
             raise CliError(f"cannot listen on {cfg.host}:{cfg.port}: {exc}") from None
         print(f"listening iso8583 {host}:{port}", flush=True)

@@ -23,6 +23,16 @@ def raise_fd_limit() -> int:
     return hard
 
 
+def _load_rules(path: str):
+    from switch.hostsim import RulesError, RuleSet
+    from switch.server.listeners import ConfigError
+
+    try:
+        return RuleSet.load(path)
+    except RulesError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 class Switch:
     """The switch's network side. Plug handlers into `router`; call `listen` for each listener."""
 
@@ -33,8 +43,6 @@ class Switch:
         self.factories: list[IsoServerFactory] = []
         self.ports: list = []
         self.answer_hooks: list[Callable[[dict, float], None]] = []
-        # Optional per-listener interceptors (host simulation rules, recorders) set by their owners.
-        self.make_interceptor: Callable[[ListenerConfig], object] | None = None
 
     def listen(self, reactor, cfg: ListenerConfig) -> tuple[str, int]:
         """Start one listener; returns the bound (host, port) (port 0 picks a free one)."""
@@ -42,8 +50,12 @@ class Switch:
         factory = IsoServerFactory(cfg.name, load_dialect(cfg.dialect), cfg.framing_obj(), self.router,
                                    idle_timeout=cfg.idle_timeout or None, frame_timeout=cfg.frame_timeout or None)
         factory.on_answer = self._on_answer
-        if self.make_interceptor is not None:
-            factory.interceptor = self.make_interceptor(cfg)
+        if cfg.rules:
+            factory.rules = _load_rules(cfg.rules)
+        if cfg.record:
+            from terminal_agent.scenario.record import Recorder
+
+            factory.recorder = Recorder(cfg.record)
         port = reactor.listenTCP(cfg.port, factory, backlog=1024, interface=cfg.host)
         self.factories.append(factory)
         self.ports.append(port)

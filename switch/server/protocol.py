@@ -53,10 +53,38 @@ class IsoServerProtocol(FramedIsoProtocol):
         factory.stats.requests += 1
         if factory.trace:
             log.debug("%s", dump(request, self.dialect.spec, title=f"in from {self.peer}"))
+        if factory.recorder is not None:
+            factory.recorder.record("in", request, self.peer)
         received = time.monotonic()
-        d = factory.router.dispatch(request, RequestContext(
-            self.ctx.listener, self.peer, self.ctx.dialect, self.ctx.connection_id, received, self.ctx.session))
+        ctx = RequestContext(self.ctx.listener, self.peer, self.ctx.dialect, self.ctx.connection_id, received,
+                             self.ctx.session)
+        action = factory.rules.match(request) if factory.rules is not None else None
+        if action is not None:
+            self._simulate(action, request, ctx, tpdu)
+            return
+        d = factory.router.dispatch(request, ctx)
         d.addCallback(self._answer, tpdu, received)
+
+    def _simulate(self, action, request: dict[str, str], ctx: RequestContext, tpdu: bytes | None) -> None:
+        """A host simulation rule answers instead of the pipeline (issue 7): it may delay, drop or garble."""
+        from twisted.internet import reactor
+
+        from switch.hostsim import execute
+
+        reply_tpdu = answer_tpdu(tpdu) if tpdu else None
+        d = execute(action, request, answer=lambda req: self.factory.router.dispatch(req, ctx),
+                    encode=self._encode_recorded, write=lambda data: self._write_if_connected(data, reply_tpdu),
+                    close=self.transport.loseConnection, clock=reactor)
+        d.addErrback(lambda f: log.error("host simulation rule failed for %s: %s", self.peer, f.value))
+
+    def _encode_recorded(self, response: dict[str, str]) -> bytes:
+        if self.factory.recorder is not None:
+            self.factory.recorder.record("out", response, self.peer)
+        return self.dialect.encode(response)
+
+    def _write_if_connected(self, payload: bytes, tpdu: bytes | None) -> None:
+        if self.connected:
+            self.sendFrame(payload, tpdu)
 
     def _answer(self, response: dict[str, str], tpdu: bytes | None, received: float) -> None:
         if not self.connected:
@@ -68,6 +96,8 @@ class IsoServerProtocol(FramedIsoProtocol):
             log.error("cannot encode answer %s to %s: %s", response.get("t"), self.peer, exc)
             response = {k: v for k, v in response.items() if k in ("t", "11", "41")} | {"39": "96"}
             payload = self.dialect.encode(response)
+        if factory.recorder is not None:
+            factory.recorder.record("out", response, self.peer)
         code = response.get("39", "")
         factory.stats.by_response_code[code] = factory.stats.by_response_code.get(code, 0) + 1
         if factory.on_answer is not None:
@@ -108,6 +138,8 @@ class IsoServerFactory(protocol.Factory):
         self.trace = trace
         self.stats = ListenerStats()
         self.on_answer = None  # callable(response, seconds) for metrics
+        self.rules = None  # switch.hostsim.RuleSet: host simulation rules run before the router
+        self.recorder = None  # terminal_agent.scenario.record.Recorder: masked traffic recording
 
     def buildProtocol(self, addr) -> IsoServerProtocol:
         proto = IsoServerProtocol(self.dialect, self.framing, self.idle_timeout, self.frame_timeout)
