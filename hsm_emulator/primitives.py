@@ -1,0 +1,130 @@
+"""Block-cipher primitives shared by the whole HSM, and the shim that keeps psec/pyemv quiet.
+
+`cryptography` deprecated TripleDES in its primitives module and two-key (16-byte) keys in the decrepit
+module. Every DES operation here goes through the decrepit TripleDES with a 24-byte key (K1|K2|K1, or
+K|K|K for single DES, which is DES by construction), so nothing warns. psec and pyemv build their ciphers
+from `cryptography.hazmat.primitives.ciphers.algorithms.TripleDES`; `install_shim()` points their module
+reference at a namespace whose TripleDES does the same expansion, so their vetted algorithms (PVV, IBM 3624,
+CVV, ISO 9797 MACs, TR-31, EMV session keys) run unchanged and silently.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES as _DecrepitTripleDES
+from cryptography.hazmat.primitives import cmac as _cmac
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+
+def expand_des_key(key: bytes) -> bytes:
+    """8 -> K|K|K, 16 -> K1|K2|K1, 24 unchanged: the 3-key form is the only one nothing warns about."""
+    n = len(key)
+    if n == 24:
+        return key
+    if n == 16:
+        return key + key[:8]
+    if n == 8:
+        return key * 3
+    raise ValueError(f"DES key must be 8, 16 or 24 bytes, not {n}")
+
+
+def TripleDES(key: bytes) -> _DecrepitTripleDES:  # noqa: N802 - mirrors the cryptography class name
+    return _DecrepitTripleDES(expand_des_key(bytes(key)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ecb_cipher(key: bytes) -> Cipher:
+    # Key schedules are cached: the same few working keys are used for every transaction.
+    if len(key) in (8, 16, 24) and len(key) != 32:
+        return Cipher(TripleDES(key), modes.ECB())
+    raise ValueError("bad DES key length")
+
+
+@functools.lru_cache(maxsize=1024)
+def _aes_ecb_cipher(key: bytes) -> Cipher:
+    return Cipher(algorithms.AES(key), modes.ECB())
+
+
+def des_encrypt(key: bytes, data: bytes) -> bytes:
+    """(T)DES ECB encryption; data must be a multiple of 8 bytes."""
+    return _ecb_cipher(key).encryptor().update(data)
+
+
+def des_decrypt(key: bytes, data: bytes) -> bytes:
+    return _ecb_cipher(key).decryptor().update(data)
+
+
+def des_cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    return Cipher(TripleDES(key), modes.CBC(iv)).encryptor().update(data)
+
+
+def des_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    return Cipher(TripleDES(key), modes.CBC(iv)).decryptor().update(data)
+
+
+def aes_encrypt(key: bytes, data: bytes) -> bytes:
+    return _aes_ecb_cipher(key).encryptor().update(data)
+
+
+def aes_decrypt(key: bytes, data: bytes) -> bytes:
+    return _aes_ecb_cipher(key).decryptor().update(data)
+
+
+def aes_cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    return Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor().update(data)
+
+
+def aes_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    return Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor().update(data)
+
+
+def aes_cmac(key: bytes, data: bytes) -> bytes:
+    """AES-CMAC (NIST SP 800-38B, RFC 4493), full 16 bytes."""
+    c = _cmac.CMAC(algorithms.AES(key))
+    c.update(data)
+    return c.finalize()
+
+
+def tdes_cmac(key: bytes, data: bytes) -> bytes:
+    c = _cmac.CMAC(TripleDES(key))
+    c.update(data)
+    return c.finalize()
+
+
+def xor(a: bytes, b: bytes) -> bytes:
+    return bytes(x ^ y for x, y in zip(a, b, strict=True))
+
+
+def odd_parity(key: bytes) -> bytes:
+    """Set each byte's low bit so the byte has odd parity (DES key convention)."""
+    return bytes((b & 0xFE) | ((bin(b & 0xFE).count("1") + 1) % 2) for b in key)
+
+
+def has_odd_parity(key: bytes) -> bool:
+    return all(bin(b).count("1") % 2 == 1 for b in key)
+
+
+def kcv(key: bytes, aes: bool = False) -> bytes:
+    """Key check value: the key encrypts a zero block (DES), or the AES CMAC of a zero block (X9.24 AES KCV)."""
+    if aes:
+        return aes_cmac(key, bytes(16))
+    return des_encrypt(key, bytes(8))
+
+
+_SHIM = types.SimpleNamespace(TripleDES=TripleDES, AES=algorithms.AES)
+
+
+def install_shim() -> None:
+    """Point psec's and pyemv's cipher factories at the non-deprecated TripleDES (see module docstring)."""
+    import psec.des
+    import psec.mac
+    import pyemv.mac
+    import pyemv.tools
+
+    for mod in (psec.des, psec.mac, pyemv.mac, pyemv.tools):
+        mod._algorithms = _SHIM  # type: ignore[attr-defined]
+
+
+install_shim()
