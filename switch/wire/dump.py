@@ -5,7 +5,7 @@ from __future__ import annotations
 from switch.wire.emv import TlvError, decode_icc, tag_names
 
 MASKED_FIELDS = frozenset({"2", "35", "36", "45", "52", "55"})
-_NAME_WIDTH = 34
+_NAME_WIDTH = 40
 
 
 def mask_pan(pan: str) -> str:
