@@ -120,7 +120,9 @@ def pin(ctx: AuthContext, s: Services) -> None:
     if rc == "00":
         s.store.pin_ok(card.card_id)
         return None
-    if rc != "01":
+    # 01 = PIN mismatch; 20 = the block does not decrypt to a valid format-0 block, which is what a wrong
+    # key or a tampered block looks like: both count as a wrong PIN (an attacker cannot tell them apart).
+    if rc not in ("01", "20"):
         return ctx.decline("96", f"HSM PIN verification error {rc}")
     tries = s.store.pin_failed(card.card_id)
     if tries >= 3:

@@ -77,7 +77,7 @@ def mac_valid(ctx: AuthContext, s: Services) -> None:
     from switch.auth.mac import mac_input
 
     data = mac_input(ctx.request, ctx.listener_dialect, field)
-    if s.hsm.verify_mac(tak=term.tak, data=data, mac=mac[:8] if len(mac) > 8 else mac) != "00":
+    if s.hsm.verify_mac(tak=term.tak, data=data, mac=mac) != "00":
         return ctx.decline("63", "MAC verification failed")
     return None
 

@@ -1,0 +1,221 @@
+"""The pipeline in process: each response code of issue 5 from its fixture card or request, with the
+real HSM, a migrated SQLite database and the shipped fixtures."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from switch.auth.context import AuthContext
+from tests.auth.harness import card, f7, icc_field55, pin_block, request
+
+
+def run(world, msg):
+    runner, _s, _f = world
+    ctx = AuthContext(request=msg)
+    return runner.run(ctx), ctx
+
+
+@pytest.mark.parametrize("label", ["good-visa", "good-mc", "magstripe-only", "unverified", "transfer-target"])
+def test_approved_purchase_has_rrn_and_approval_code(world, label):
+    resp, ctx = run(world, request(label))
+    assert resp["39"] == "00", (ctx.step, ctx.reason)
+    assert len(resp["37"]) == 12 and len(resp["38"]) == 6
+
+
+@pytest.mark.parametrize("label", ["lost", "stolen", "expired", "blocked", "low-funds", "bad-cvv", "wrong-pin",
+                                   "pin-tries-exceeded", "amount-limit", "count-limit", "unknown-card",
+                                   "unknown-bin", "bad-luhn"])
+def test_fixture_card_gets_its_expected_code(world, label):
+    resp, ctx = run(world, request(label))
+    assert resp["39"] == card(label)["expect"], (ctx.step, ctx.reason)
+    assert "38" not in resp
+
+
+def test_remote_issuer_without_route_answers_91(world):
+    resp, ctx = run(world, request("remote-issuer"))
+    assert resp["39"] == "91" and ctx.step == "remote_issuer"
+
+
+def test_decline_is_logged_with_step_reason_and_masked_pan(world, caplog):
+    with caplog.at_level(logging.INFO, logger="acqsim.auth"):
+        run(world, request("lost"))
+    text = caplog.text
+    assert "step=card_status" in text and "476173******0051" in text and "4761739001010051" not in text
+
+
+def test_third_wrong_pin_blocks_card_b5(world):
+    """B5: wrong PIN -> 55, 55, then 75 and the card is blocked; a right PIN no longer helps."""
+    codes = [run(world, request("wrong-pin"))[0]["39"] for _ in range(3)]
+    assert codes == ["55", "55", "75"]
+    assert run(world, request("wrong-pin", pin="1234"))[0]["39"] == "75"
+    runner, s, _ = world
+    c = s.store.find_card(card("wrong-pin")["pan"])
+    assert c.status == "blocked" and c.pin_tries == 3
+
+
+def test_correct_pin_resets_try_counter(world):
+    run(world, request("wrong-pin"))
+    assert run(world, request("wrong-pin", pin="1234"))[0]["39"] == "00"
+    _, s, _ = world
+    assert s.store.find_card(card("wrong-pin")["pan"]).pin_tries == 0
+
+
+def test_ibm_offset_pin_card(world):
+    assert run(world, request("good-mc", pin="0000"))[0]["39"] == "55"
+    assert run(world, request("good-mc"))[0]["39"] == "00"
+
+
+def test_atm_needs_pin_and_cash_only_at_atm(world):
+    assert run(world, request("atm-card", proc="010000", tid="ATM00001", pin=None))[0]["39"] == "55"
+    assert run(world, request("atm-card", proc="010000", tid="ATM00001"))[0]["39"] == "00"
+    assert run(world, request("good-visa", proc="010000"))[0]["39"] == "12"  # cash at a POS
+    assert run(world, request("atm-card", proc="000000", tid="ATM00001"))[0]["39"] == "12"  # purchase at ATM
+
+
+def test_mandatory_fields_30(world):
+    msg = request("good-visa")
+    del msg["4"]
+    assert run(world, msg)[0]["39"] == "30"
+    msg = request("good-visa")
+    del msg["35"]
+    assert run(world, msg)[0]["39"] == "30"
+
+
+def test_terminal_unknown_or_inactive_58(world):
+    assert run(world, request("good-visa", tid="POS00009", **{"42": "000000000000001"}))[0]["39"] == "58"
+    msg = request("good-visa")
+    msg["41"] = "NOSUCH01"
+    assert run(world, msg)[0]["39"] == "58"
+
+
+def test_merchant_unknown_03_suspended_05_blocked_mcc_57(world):
+    assert run(world, request("good-visa", tid="POS00006", pin=None))[0]["39"] == "03"
+    resp, ctx = run(world, request("good-visa", tid="POS00004", pin=None))
+    assert resp["39"] == "05" and "N8" in ctx.reason and "KYC" in ctx.reason
+    resp, ctx = run(world, request("good-visa", tid="POS00005", pin=None))
+    assert resp["39"] == "57" and "B13" in ctx.reason
+
+
+def test_surcharge_and_zero_amount_13(world):
+    assert run(world, request("good-visa", **{"28": "D00000100"}))[0]["39"] == "13"  # N6
+    assert run(world, request("good-visa", **{"28": "C00000000"}))[0]["39"] == "00"
+    assert run(world, request("good-visa", amount=0))[0]["39"] == "13"
+
+
+def test_mac_required_63_and_good_mac(world, hsm):
+    from switch.auth.mac import mac_input
+    from tests.auth.harness import FX
+
+    msg = request("good-visa", tid="POS00002", pin=None)
+    assert run(world, msg)[0]["39"] == "63"  # missing
+    msg = request("good-visa", tid="POS00002", pin=None, **{"64": "0" * 16})
+    assert run(world, msg)[0]["39"] == "63"  # wrong
+    tak, _ = hsm.import_clear_key(FX.keys["terminals"]["POS00002"]["tak"], "TAK")
+    msg = request("good-visa", tid="POS00002", pin=None, **{"64": "0" * 16})
+    msg["64"] = hsm.generate_mac(tak=tak, data=mac_input(msg, "ascii87"))
+    assert run(world, msg)[0]["39"] == "00"
+
+
+def test_duplicate_gets_stored_answer_and_94_on_other_content(world):
+    msg = request("good-visa")
+    first, _ = run(world, msg)
+    again, _ = run(world, dict(msg))
+    assert again == first
+    repeat = dict(msg, t="0201")
+    assert run(world, repeat)[0] == first
+    other = dict(msg, **{"4": "000000009999"})
+    assert run(world, other)[0]["39"] == "94"
+    _, _, funds = world
+    assert sum(1 for e in funds.events.values() if e[0] == "purchase") == 1  # booked once
+
+
+def test_chip_arqc_ok_returns_arpc_and_bad_arqc_05(world):
+    msg = request("good-visa", chip=True, **{"55": icc_field55("good-visa", 1000), "23": "000"})
+    resp, ctx = run(world, msg)
+    assert resp["39"] == "00", (ctx.step, ctx.reason)
+    assert resp["55"].startswith("910A") and resp["55"].endswith("3030")
+    bad = request("good-visa", chip=True, **{"55": icc_field55("good-visa", 1000, tamper=True)})
+    assert run(world, bad)[0]["39"] == "05"
+    mc = request("good-mc", chip=True, **{"55": icc_field55("good-mc", 1000)})
+    assert run(world, mc)[0]["39"] == "00"
+
+
+def test_chip_decline_after_arqc_carries_arpc_over_final_code(world):
+    msg = request("low-funds", chip=True, amount=1000, **{"55": icc_field55("low-funds", 1000)})
+    resp, _ = run(world, msg)
+    assert resp["39"] == "51" and resp["55"].endswith("3531")  # ARC "51"
+
+
+def test_icvv_checked_for_chip_track2(world):
+    msg = request("good-visa", chip=True)
+    msg["35"] = card("good-visa")["track2"]  # magstripe CVV where an iCVV belongs -> 82
+    assert run(world, msg)[0]["39"] == "82"
+
+
+def test_balance_inquiry_field_54(world):
+    resp, _ = run(world, request("good-visa", proc="310000", amount=0))
+    assert resp["39"] == "00"
+    assert resp["54"] == "0001682C000005000000" + "0002682C000005000000"
+
+
+def test_refund_and_transfer_q1(world):
+    _, s, funds = world
+    resp, _ = run(world, request("good-visa", proc="200000", amount=500, pin=None))
+    assert resp["39"] == "00"
+    dest = card("transfer-target")["pan"]
+    resp, ctx = run(world, request("good-visa", proc="400000", amount=2500, **{"103": dest}))
+    assert resp["39"] == "00", (ctx.step, ctx.reason)
+    assert funds.balance(s.store.find_card(dest).account_id)[0] == 102500
+    resp, _ = run(world, request("good-visa", proc="400000", amount=100, **{"103": "4761739999999992"}))
+    assert resp["39"] == "14"
+
+
+def test_reversal_full_partial_and_not_found(world):
+    _, s, funds = world
+    orig = request("good-visa", amount=10000)
+    assert run(world, orig)[0]["39"] == "00"
+    acct = s.store.find_card(card("good-visa")["pan"]).account_id
+    assert funds.balance(acct)[0] == 5000000 - 10000
+    f90 = "0200" + orig["11"] + orig["7"] + "0" * 22
+    part = {"t": "0400", "3": "000000", "4": "000000010000", "7": f7(), "11": "900001", "41": "POS00001",
+            "90": f90, "95": "000000004000" + "0" * 30, "2": card("good-visa")["pan"]}
+    assert run(world, part)[0]["39"] == "00"
+    assert funds.balance(acct)[0] == 5000000 - 4000
+    full = dict(part, **{"11": "900002", "t": "0420"})
+    full.pop("95")
+    assert run(world, full)[0]["39"] == "00"
+    assert funds.balance(acct)[0] == 5000000
+    missing = dict(part, **{"11": "900003", "90": "0200999999" + orig["7"] + "0" * 22})
+    assert run(world, missing)[0]["39"] == "25"
+
+
+def test_preauth_and_completion(world):
+    _, s, funds = world
+    auth = request("good-visa", mti="0100", amount=20000)
+    assert run(world, auth)[0]["39"] == "00"
+    acct = s.store.find_card(card("good-visa")["pan"]).account_id
+    assert funds.balance(acct) == (5000000, 5000000 - 20000)
+    f90 = "0100" + auth["11"] + auth["7"] + "0" * 22
+    over = {"t": "0220", "3": "000000", "4": "000000030000", "7": f7(), "11": "910001", "41": "POS00001",
+            "42": "000000000000001", "49": "682", "90": f90}
+    assert run(world, over)[0]["39"] == "13"
+    done = dict(over, **{"4": "000000015000", "11": "910002"})
+    assert run(world, done)[0]["39"] == "00"
+    assert funds.balance(acct) == (5000000 - 15000, 5000000 - 15000)
+
+
+def test_limits_count_per_day(world):
+    """N15: the unverified level allows 20 purchases a day; card override daily_count 0 -> 65."""
+    _, s, _ = world
+    c = s.store.find_card(card("unverified")["pan"])
+    s.store.set_limits(c.card_id, {"purchase": {"daily_count": 2}})
+    codes = [run(world, request("unverified"))[0]["39"] for _ in range(3)]
+    assert codes == ["00", "00", "65"]
+
+
+def test_pin_block_under_wrong_terminal_key_is_wrong_pin(world):
+    msg = request("good-visa")
+    msg["52"] = pin_block("1234", card("good-visa")["pan"], "ATM00001")
+    assert run(world, msg)[0]["39"] == "55"
