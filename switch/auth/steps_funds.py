@@ -6,8 +6,10 @@ from switch.auth.context import AuthContext, Services, log
 from switch.auth.journal import request_key
 from switch.auth.policy import LIMIT_CATEGORY, periods
 
+# Ledger/wallet outcomes -> field 39 (switch.wallets.outcome names; the pipeline owns the mapping).
 OUTCOME_RC = {"ok": "00", "exists": "00", "insufficient_funds": "51", "exceeds_credits": "51",
-              "not_found": "25", "expired": "25"}
+              "not_found": "25", "expired": "25", "invalid": "13", "no_account": "14", "merchant_unknown": "03",
+              "merchant_suspended": "05", "duplicate_mismatch": "94"}
 
 
 def limits(ctx: AuthContext, s: Services) -> None:

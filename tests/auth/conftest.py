@@ -8,7 +8,7 @@ from switch.auth.runner import Runner
 from switch.issuer.fixtures import load_into
 from switch.issuer.pan import PanVault
 from switch.store import open_database
-from tests.auth.harness import FX, MERCHANTS, MemoryFunds
+from tests.auth.harness import FX, MERCHANTS
 
 
 def _merchant_row(m: dict) -> dict:
@@ -33,7 +33,9 @@ def world(tmp_path, hsm):
     with engine.begin() as conn:
         for m in MERCHANTS:
             conn.execute(insert(merchants).values(**_merchant_row(m)))
-    funds = MemoryFunds()
+    from switch.auth.wallets_funds import WalletsFunds
+
+    funds = WalletsFunds(engine)
     load_into(engine, hsm, FX, funds, PanVault.from_hex(FX.card_data_key()))
     services = build_services(engine, hsm, {}, funds=funds)
     yield Runner(services), services, funds
