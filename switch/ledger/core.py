@@ -21,7 +21,7 @@ from switch.ledger.types import (
     TransferFlags,
 )
 
-Hook = Callable[[Connection, list], None]
+Hook = Callable[[Connection, list, dict], None]
 _CHUNK = 900  # bound parameters per IN (...) list: below every SQLite build's limit
 _SWEEP = 500  # overdue holds released per batch
 _RETRIES = 20
@@ -91,8 +91,9 @@ class Ledger:
     def create_transfers(self, transfers: Sequence[Transfer], hook: Hook | None = None) -> list:
         """Book a batch in one database transaction; one CreateTransferResult per transfer, in order.
 
-        `hook(conn, results)` runs inside the same transaction after the batch is written (callers store
-        their own rows atomically with the booking); an exception from it rolls everything back.
+        `hook(conn, results, booked)` runs inside the same transaction after the batch is written
+        (`booked`: id -> Transfer as stored, with the amounts actually booked); callers store their own rows
+        atomically with the booking. An exception from it rolls everything back and propagates.
         """
         def attempt() -> list:
             with self.engine.begin() as conn:
@@ -101,7 +102,7 @@ class Ledger:
                 results = batch.run(list(transfers))
                 self._write(conn, batch)
                 if hook is not None:
-                    hook(conn, results)
+                    hook(conn, results, batch.new)
                 return results
         return self._retry(attempt)
 

@@ -1,0 +1,245 @@
+"""Wallets core: account set-up, the idempotent event booking machinery, merchants and balances."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, select, update
+
+from switch.ledger import Account, Ledger, Transfer, TransferFlags, id_from
+from switch.wallets import chart
+from switch.wallets import tables as W
+from switch.wallets.contracts import Contract, load_contracts
+from switch.wallets.currency import currency
+from switch.wallets.outcome import DUPLICATE_MISMATCH, OK, Outcome, status_from_results
+
+LINKED = TransferFlags.LINKED
+
+
+class _Stored(Exception):
+    """The event key was stored by a concurrent request: roll back and answer the stored outcome."""
+
+
+class Conflict(Exception):
+    """The original event changed state under us (concurrent reversal, settlement): try again."""
+
+
+@dataclass(frozen=True)
+class Merchant:
+    mid: str
+    name: str
+    mcc: str
+    currency: str
+    status: str
+    flags: tuple[str, ...]
+    contract: str
+    pos_devices: int
+    calendar: str
+    payout_delay_days: int
+    status_reason: str
+    dormancy_notice_on: object
+    opened_on: object
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Inside the booking transaction: UPDATE wallet_events SET values WHERE key=key AND state IN states."""
+    key: str
+    states: tuple[str, ...]
+    values: dict
+    unsettled_only: bool = False
+
+
+class WalletsCore:
+    def __init__(self, engine: Engine, *, ledger: Ledger | None = None, contracts_path: str | None = None,
+                 clock: Callable[[], int] = time.time_ns) -> None:
+        self.engine = engine
+        self.ledger = ledger or Ledger(engine, clock=clock)
+        self.clock = clock
+        self.contracts = load_contracts(contracts_path)
+        self._known: set[int] = set()
+
+    # -- accounts -------------------------------------------------------------------------------------
+    def _ensure(self, accounts: Sequence[Account]) -> None:
+        todo = [a for a in accounts if a.id not in self._known]
+        if not todo:
+            return
+        for a, r in zip(todo, self.ledger.create_accounts(todo), strict=True):
+            if r not in ("ok", "exists"):
+                raise RuntimeError(f"account {a.id}: {r}")
+            self._known.add(a.id)
+
+    def ensure_merchant_wallet(self, mid: str, cur: str) -> None:
+        self._ensure(chart.system_accounts(cur) + chart.merchant_accounts(mid, cur))
+
+    def open_card_account(self, card_ref: str, cur: str, opening_balance: int = 0) -> int:
+        """The cardholder account of `card_ref` in `cur` (B2), funded once with `opening_balance`."""
+        account = chart.card_account(card_ref, cur)
+        self._ensure(chart.system_accounts(cur) + [account])
+        if opening_balance > 0:
+            r = self.ledger.create_transfers([self._t(id_from("open", card_ref, cur), chart.system_account_id(cur, "issuer_funding"),
+                                                      account.id, opening_balance, cur, chart.Kind.FUNDING)])[0]
+            if r not in ("ok", "exists", "exists_with_different_amount"):
+                raise RuntimeError(f"funding {card_ref}: {r}")
+        return account.id
+
+    def card_balance(self, account_id: int) -> tuple[int, int] | None:
+        """(ledger balance, available) of a cardholder account; available excludes holds."""
+        found = self.ledger.lookup_accounts([account_id])
+        if not found:
+            return None
+        a = found[0]
+        return a.credits_posted - a.debits_posted, a.credits_posted - a.debits_posted - a.debits_pending
+
+    def merchant_wallets(self, mid: str) -> list[dict]:
+        """One dict per currency: available, unsettled (posted, not yet settled), receivable (owed by the merchant)."""
+        out = []
+        for cur in self.merchant_currencies(mid):
+            ids = [chart.merchant_account_id(mid, cur, r) for r in ("available", "unsettled", "receivable")]
+            accts = {a.id: a for a in self.ledger.lookup_accounts(ids)}
+            av, un, rc = (accts.get(i) for i in ids)
+            out.append({"currency": currency(cur).numeric,
+                        "available": av.credits_posted - av.debits_posted - av.debits_pending if av else 0,
+                        "unsettled": un.credits_posted - un.debits_posted if un else 0,
+                        "receivable": rc.debits_posted - rc.credits_posted if rc else 0})
+        return out
+
+    # -- merchants ------------------------------------------------------------------------------------
+    def merchant(self, mid: str) -> Merchant | None:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+            row = conn.execute(select(W.merchants).where(W.merchants.c.mid == mid)).first()
+        return _merchant(row) if row else None
+
+    def merchants(self) -> list[Merchant]:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+            return [_merchant(r) for r in conn.execute(select(W.merchants).order_by(W.merchants.c.mid))]
+
+    def merchant_currencies(self, mid: str) -> list[str]:
+        m = self.merchant(mid)
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+            seen = set(conn.execute(select(W.events.c.currency).where(W.events.c.mid == mid).distinct()).scalars())
+        if m:
+            seen.add(currency(m.currency).numeric)
+        return sorted(c for c in seen if c)
+
+    def contract(self, m: Merchant) -> Contract:
+        return self.contracts[m.contract]
+
+    def set_merchant_status(self, mid: str, status: str, reason: str = "") -> bool:
+        """N8 suspend / reactivate, N16 write-off; the reason is told to the merchant."""
+        with self.engine.begin() as conn:
+            n = conn.execute(update(W.merchants).where(W.merchants.c.mid == mid).values(
+                status=status, status_reason=reason)).rowcount
+        return n == 1
+
+    # -- events ---------------------------------------------------------------------------------------
+    def stored(self, key: str) -> Outcome | None:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+            row = conn.execute(select(W.events).where(W.events.c.key == key)).first()
+        return _outcome(row) if row else None
+
+    def event_row(self, key: str):
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+            return conn.execute(select(W.events).where(W.events.c.key == key)).first()
+
+    def _t(self, id_: int, dr: int, cr: int, amount: int, cur: str, kind: int, flags: int = 0, **kw) -> Transfer:
+        return Transfer(id_, dr, cr, amount, ledger=currency(cur).ledger, code=int(kind), flags=int(flags), **kw)
+
+    def _book(self, key: str, kind: str, transfers: list[Transfer], row: dict, *, guard: Guard | None = None,
+              status: str | None = None, on_ok: Callable[[Connection, dict], None] | None = None) -> Outcome:
+        """Book `transfers` and store the event row in one transaction; the same key answers the stored outcome.
+
+        `status` preset means a decision taken before booking (nothing to book, answer stored as given).
+        """
+        previous = self.stored(key)
+        if previous is not None:
+            return _check_duplicate(previous, kind, row.get("amount", 0))
+        box: dict = {}
+
+        def hook(conn: Connection, results: list, booked: dict) -> None:
+            if conn.execute(select(W.events.c.key).where(W.events.c.key == key)).first():
+                raise _Stored
+            st, detail = (status, row.get("detail_text", "")) if status else status_from_results(results)
+            values = {"outcome": st, "state": row.get("state", "booked") if st == OK else "failed"}
+            if guard is not None:
+                # The original changed since we read it (e.g. settled, reversed): decide again.
+                _apply_guard(conn, guard) if st == OK else _check_guard(conn, guard)
+            if st == OK and on_ok is not None:
+                on_ok(conn, {"booked": booked, "row": row})
+            full = _row(key, kind, row, values, self.clock(), detail)
+            conn.execute(W.events.insert(), [full])
+            box["outcome"] = _outcome_from(full)
+
+        try:
+            self.ledger.create_transfers(transfers if status is None else [], hook=hook)
+        except _Stored:
+            return _check_duplicate(self.stored(key), kind, row.get("amount", 0))
+        return box["outcome"]
+
+    def _retrying(self, operation: Callable[[], Outcome]) -> Outcome:
+        for _ in range(10):
+            try:
+                return operation()
+            except Conflict:
+                continue
+        raise RuntimeError("event kept conflicting with concurrent updates")
+
+
+def _apply_guard(conn: Connection, g: Guard) -> None:
+    c = W.events.c
+    q = update(W.events).where(c.key == g.key, c.state.in_(g.states)).values(**g.values)
+    if g.unsettled_only:
+        q = q.where(c.settlement_id.is_(None))
+    if conn.execute(q).rowcount != 1:
+        raise Conflict(g.key)
+
+
+def _check_guard(conn: Connection, g: Guard) -> None:
+    c = W.events.c
+    q = select(c.key).where(c.key == g.key, c.state.in_(g.states))
+    if g.unsettled_only:
+        q = q.where(c.settlement_id.is_(None))
+    if conn.execute(q).first() is None:
+        raise Conflict(g.key)
+
+
+def _row(key: str, kind: str, row: dict, values: dict, now: int, detail: str) -> dict:
+    extra = row.get("detail") or {}
+    if detail:
+        extra = {**extra, "ledger_result": detail}
+    base = {c: row.get(c) for c in ("mid", "tid", "currency", "card_account", "transfer_id", "original_key",
+                                     "batch_id", "settlement_id")}
+    return {**base, "key": key, "kind": kind, "amount": int(row.get("amount", 0)), "fee": int(row.get("fee", 0)),
+            "created_ns": now, "detail": json.dumps(extra, sort_keys=True), **values}
+
+
+def _outcome_from(full: dict) -> Outcome:
+    detail = json.loads(full["detail"] or "{}")
+    return Outcome(full["outcome"], full["key"], full["kind"], full["amount"], full["fee"],
+                   detail=str(detail.get("note") or detail.get("ledger_result") or ""))
+
+
+def _outcome(row) -> Outcome:
+    return _outcome_from(dict(row._mapping))
+
+
+def _check_duplicate(previous: Outcome, kind: str, amount: int) -> Outcome:
+    """Same key again: the stored answer; a different request under a used key is refused (ISO 94)."""
+    if previous.kind != kind or (amount and previous.amount and amount != previous.amount and previous.ok
+                                 and kind not in ("settlement",)):
+        return Outcome(DUPLICATE_MISMATCH, previous.key, kind, duplicate=True,
+                       detail=f"key already used by a {previous.kind} of {previous.amount}")
+    return previous.as_duplicate()
+
+
+def _merchant(row) -> Merchant:
+    m = dict(row._mapping)
+    m["flags"] = tuple(f for f in (m["flags"] or "").split(",") if f)
+    return Merchant(**m)
