@@ -2,8 +2,10 @@
 
 Scheme "visa" (KQ scheme 0, Visa CVN 10 style): ICC master key by EMV option A from the issuer MK-AC, no
 session key, ISO 9797-1 algorithm 3 with zero padding, ARPC method 1.
-Scheme "mastercard" (KQ scheme 1, M/Chip): option A master key, session key from R = ATC || 0000 || UN
-(MasterCard proprietary SKD), ISO 9797-1 algorithm 3 with 80-padding, ARPC method 1.
+Scheme "mastercard" (KQ scheme 1, M/Chip, CVN 16): option A master key, AC session key from
+R = ATC || 0000 || UN (MasterCard proprietary SKD), ISO 9797-1 algorithm 3 with 80-padding; ARPC method 1
+under the ICC master key itself (CVN 16: "ARPC session key derivation = None", as pyemv's MasterCardCVN16
+and the emulated card do).
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ SCHEMES = {"0": "visa", "1": "mastercard"}
 
 def _session_key(scheme: str, imk: bytes, pan: str, psn: str, atc: bytes, un: bytes) -> tuple[bytes, ac.PaddingType]:
     """(AC session key, the scheme's own padding): zero padding for Visa, 80-padding for M/Chip."""
+    return _keys(scheme, imk, pan, psn, atc, un)[1:]
+
+
+def _keys(scheme: str, imk: bytes, pan: str, psn: str, atc: bytes, un: bytes):
+    """(ICC master key, AC session key, padding)."""
     if len(atc) != 2 or len(un) != 4:
         raise HsmError("15", "ATC is 2 bytes and UN 4 bytes")
     try:
@@ -26,9 +33,9 @@ def _session_key(scheme: str, imk: bytes, pan: str, psn: str, atc: bytes, un: by
     except ValueError:
         raise HsmError("15", "PAN/PSN") from None
     if scheme == "visa":
-        return mk, ac.PaddingType.VISA
+        return mk, mk, ac.PaddingType.VISA
     if scheme == "mastercard":
-        return kd.derive_common_sk(mk, atc + b"\x00\x00" + un), ac.PaddingType.EMV
+        return mk, kd.derive_common_sk(mk, atc + b"\x00\x00" + un), ac.PaddingType.EMV
     raise HsmError("15", f"unknown EMV scheme {scheme!r}")
 
 
@@ -44,14 +51,14 @@ def verify_arqc(scheme: str, imk: bytes, pan: str, psn: str, atc: bytes, un: byt
 
     `host_padded`: KQ semantics, the host already added any scheme padding and the HSM only zero-fills.
     """
-    sk, padding = _session_key(scheme, imk, pan, psn, atc, un)
+    mk, sk, padding = _keys(scheme, imk, pan, psn, atc, un)
     if host_padded:
         padding = ac.PaddingType.VISA
     ok = hmac.compare_digest(ac.generate_ac(sk, data, padding), arqc)
-    arpc = ac.generate_arpc_1(sk, arqc, arc) if ok and arc is not None else None
+    arpc = ac.generate_arpc_1(mk, arqc, arc) if ok and arc is not None else None
     return ok, arpc
 
 
 def generate_arpc(scheme: str, imk: bytes, pan: str, psn: str, atc: bytes, un: bytes, arqc: bytes, arc: bytes) -> bytes:
-    sk, _ = _session_key(scheme, imk, pan, psn, atc, un)
-    return ac.generate_arpc_1(sk, arqc, arc)
+    mk = _keys(scheme, imk, pan, psn, atc, un)[0]
+    return ac.generate_arpc_1(mk, arqc, arc)

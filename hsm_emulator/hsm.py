@@ -89,11 +89,17 @@ class Hsm:
         return check_parity(self.lmk.decrypt_key(text, key_type), parity_error)
 
     def import_clear_key(self, clear_hex: str, key_type: str, scheme: str = "U") -> tuple[str, str]:
-        """Clear test key -> (key under LMK, KCV 6H). For loading fixtures (a test-lab key ceremony)."""
-        clear = bytes.fromhex(clear_hex)
+        """Clear test key -> (key under LMK, KCV 6H). For loading fixtures (a test-lab key ceremony).
+
+        The key is stored bit for bit (an AES BDK must not be parity-adjusted); a DES key without odd
+        parity is refused later with the command's parity error, as a payShield does.
+        """
+        try:
+            clear = bytes.fromhex(clear_hex)
+        except ValueError:
+            raise HsmError("15", "key is not hex") from None
         if len(clear) not in (8, 16, 24):
             raise HsmError("15", "key must be 8, 16 or 24 bytes")
-        clear = odd_parity(clear)
         if len(clear) == 8:
             scheme = ""
         return self.lmk.encrypt_key(clear, key_type_code(key_type), scheme), kcv_hex(clear)
@@ -181,9 +187,19 @@ class Hsm:
         return self._guard("DA" if zpk is None else "EA", run)
 
     def dukpt_pin(self, bdk: str, ksn: str, pin_block: str, pan: str, aes: bool = False) -> str:
-        """PIN from a DUKPT terminal's block: TDES (format 0, X9.24-1) or AES (format 4, X9.24-3)."""
+        """PIN from a DUKPT terminal's block.
+
+        TDES (X9.24-1): ISO format 0 under the PIN variant of the transaction key. AES (X9.24-3, AES-128 BDK,
+        12-byte KSN): a 16-hex block is ISO format 0 under the 2TDEA PIN working key (what terminals with
+        8-byte field 52 send); a 32-hex block is ISO format 4 under the AES-128 PIN working key.
+        """
         bdk_clear = self.lmk.decrypt_key(bdk, "BDK")
         if aes:
+            if len(bdk_clear) != 16:
+                raise HsmError("27", "AES DUKPT needs an AES-128 BDK")
+            if len(pin_block) == 16:
+                key = dukpt.aes_working_key(bdk_clear, ksn, "pin", "2TDEA")
+                return self.pin_from_block(key, pin_block, "01", pin.account_number(pan))
             key = dukpt.aes_working_key(bdk_clear, ksn, "pin", "AES128")
             try:
                 block = bytes.fromhex(pin_block)

@@ -16,7 +16,7 @@ BDK_CLEAR = "0123456789ABCDEFFEDCBA9876543210"
 def keys(hsm: Hsm):
     return {
         "tpk": hsm.import_clear_key(TPK_CLEAR, "TPK")[0],
-        "zpk": hsm.import_clear_key("89B07B35A1B3F47E89B07B35A1B3F47E", "ZPK")[0],
+        "zpk": hsm.import_clear_key("89B07A34A1B3F47F89B07A34A1B3F47F", "ZPK")[0],
         "pvk": hsm.import_clear_key(PVK_CLEAR, "PVK")[0],
         "bdk": hsm.import_clear_key(BDK_CLEAR, "BDK")[0],
         "cvk": hsm.import_clear_key("0123456789ABCDEFFEDCBA9876543210", "CVK")[0],
@@ -49,7 +49,7 @@ def test_verify_pin_pvv(hsm, keys):
 
 def test_verify_pin_pvv_zpk(hsm, keys):
     pvv = hsm.derive_pvv(pvk=keys["pvk"], pin="4321", pan=PAN, pvki="1")
-    block = _block("4321", "89B07B35A1B3F47E89B07B35A1B3F47E")
+    block = _block("4321", "89B07A34A1B3F47F89B07A34A1B3F47F")
     assert hsm.verify_pin_pvv(zpk=keys["zpk"], pvk=keys["pvk"], pin_block=block, pan=PAN, pvki="1", pvv=pvv) == "00"
 
 
@@ -86,10 +86,10 @@ def test_verify_dukpt_pin_pvv_aes(hsm, keys):
 
 def test_translate_pin(hsm, keys):
     err, block = hsm.translate_pin_tpk_to_zpk(tpk=keys["tpk"], zpk=keys["zpk"], pin_block=_block("1234"), pan=PAN)
-    assert err == "00" and block == _block("1234", "89B07B35A1B3F47E89B07B35A1B3F47E")
+    assert err == "00" and block == _block("1234", "89B07A34A1B3F47F89B07A34A1B3F47F")
     err, block = hsm.translate_dukpt_pin(bdk=keys["bdk"], zpk=keys["zpk"], ksn="FFFF9876543210E00001",
                                          pin_block="1B9C1845EB993A7A", pan=PAN)
-    assert err == "00" and block == _block("1234", "89B07B35A1B3F47E89B07B35A1B3F47E")
+    assert err == "00" and block == _block("1234", "89B07A34A1B3F47F89B07A34A1B3F47F")
 
 
 def test_verify_cvv(hsm, keys):
