@@ -167,7 +167,8 @@ def _card_txn(kind: str, p: dict, ctx: BuildContext, now: datetime) -> dict[str,
     amount = _amount(p, currency) or 0
     msg = _base(MTI[kind], ctx, now)
     entry = str(p.get("entry") or card.entry)
-    pin = p.get("pin", kind in ("cash", "balance") or entry in ("chip",))
+    # Debit cards with a PIN on file enter it by default; refunds are usually keyed by the merchant.
+    pin = p.get("pin", bool(card.pin) and kind != "refund")
     pin_value = card.pin if pin is True else (None if pin in (False, None) else str(pin))
     if pin is True and not card.pin:
         raise BuildError(f"card {card.name!r} has no pin: give pin: DIGITS or pin: false")
