@@ -10,6 +10,8 @@ from switch.cli.common import CliError
 
 # Each module has `register(subparsers)` that adds its commands; a command sets `func(args) -> int`.
 COMMAND_MODULES = (
+    "switch.cli.wallet",
+    "switch.cli.ledger",
     "switch.cli.iso",
     "switch.cli.serve",
     "switch.cli.scenario",
