@@ -12,6 +12,8 @@ from switch.cli.common import CliError
 COMMAND_MODULES = (
     "switch.cli.wallet",
     "switch.cli.ledger",
+    "switch.cli.card",
+    "switch.cli.fixtures",
     "switch.cli.iso",
     "switch.cli.serve",
     "switch.cli.scenario",

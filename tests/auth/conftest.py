@@ -1,20 +1,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert
 
 from switch.auth.authorizer import build_services
 from switch.auth.runner import Runner
 from switch.issuer.fixtures import load_into
 from switch.issuer.pan import PanVault
 from switch.store import open_database
-from tests.auth.harness import FX, MERCHANTS
-
-
-def _merchant_row(m: dict) -> dict:
-    return {"mid": m["mid"], "name": m["name"], "mcc": m["mcc"], "currency": "682", "status": m["status"],
-            "flags": m["flags"], "contract": "standard", "pos_devices": 1, "calendar": "SA",
-            "payout_delay_days": 1, "status_reason": m.get("status_reason", "")}
+from tests.auth.harness import FX
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +20,10 @@ def hsm():
 @pytest.fixture
 def world(tmp_path, hsm):
     """(runner, services, funds) over a fresh SQLite database with the fixtures loaded."""
-    from switch.wallets.tables import merchants
+    from switch.wallets.merchants import load_merchant_fixtures
 
     engine = open_database(None, tmp_path)
-    with engine.begin() as conn:
-        for m in MERCHANTS:
-            conn.execute(insert(merchants).values(**_merchant_row(m)))
+    load_merchant_fixtures(engine)
     from switch.auth.wallets_funds import WalletsFunds
 
     funds = WalletsFunds(engine)

@@ -19,15 +19,6 @@ from switch.issuer.fixtures import card_view, load_fixtures
 FX = load_fixtures()
 _stan = itertools.count(int(time.time()) % 500000)
 
-MERCHANTS = [  # the MIDs fixtures/terminals.yaml names (merchants.yaml belongs to the ledger helper)
-    {"mid": "000000000000001", "name": "Test Grocery", "mcc": "5411", "status": "active", "flags": ""},
-    {"mid": "000000000000002", "name": "Test Bank ATM", "mcc": "6011", "status": "active", "flags": ""},
-    {"mid": "000000000000003", "name": "Suspended Shop", "mcc": "5311", "status": "suspended", "flags": "",
-     "status_reason": "KYC documents expired"},
-    {"mid": "000000000000004", "name": "Escort Agency", "mcc": "7273", "status": "active", "flags": ""},
-]
-
-
 def card(label: str) -> dict:
     c = next(c for c in FX.cards if c["label"] == label)
     return card_view(FX, c)
