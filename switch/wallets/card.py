@@ -87,7 +87,7 @@ class CardEvents(WalletsCore):
                                      chart.system_account_id(cur, "fee_income"), fee, cur, Kind.MDR_FEE))
         row.update(mid=mid, currency=cur, card_account=orig.card_account, amount=amt, fee=fee, transfer_id=main)
         return self._book(key, "capture", transfers, row,
-                          guard=Guard(original_key, ("held",), {"state": "captured"}))
+                          guard=Guard.of(orig, ("held",), {"state": "captured"}))
 
     def card_transfer(self, key: str, from_account: int, to_account: int, cur: str, amount: int, *,
                       fee: int = 0, tid: str | None = None) -> Outcome:

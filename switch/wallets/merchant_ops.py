@@ -47,7 +47,7 @@ class MerchantOps(Reversals):
         transfers = self._from_merchant(key, orig.mid, orig.currency, amt, orig.card_account, Kind.CHARGEBACK,
                                         via="chargebacks")
         return self._book(key, "chargeback", transfers, {**row, "transfer_id": transfers[0].id},
-                          guard=Guard(original_key, ("booked",), {"state": "charged_back"}))
+                          guard=Guard.of(orig, ("booked",), {"state": "charged_back"}))
 
     def charge_fee(self, key: str, mid: str, cur: str, amount: int, kind: int = Kind.OTHER_FEE,
                    note: str = "") -> Outcome:

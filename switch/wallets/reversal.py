@@ -49,14 +49,14 @@ class Reversals(CardEvents):
                        pending_id=orig.transfer_id)
         if amt == orig.amount:
             return self._book(key, "reversal", [void], {**row, "transfer_id": void.id},
-                              guard=Guard(orig.key, ("held",), {"state": "voided"}))
+                              guard=Guard.of(orig, ("held",), {"state": "voided"}))
         # Partial reversal of a hold: release it and hold the rest under a new pending transfer.
         pending = self.ledger.lookup_transfers([orig.transfer_id])[0]
         rehold = self._t(id_from(key, "rehold"), pending.debit_account_id, pending.credit_account_id,
                          orig.amount - amt, orig.currency, Kind.HOLD, F.PENDING, timeout=pending.timeout)
         void.flags |= LINKED
         return self._book(key, "reversal", [void, rehold], {**row, "transfer_id": void.id},
-                          guard=Guard(orig.key, ("held",), {"amount": orig.amount - amt, "transfer_id": rehold.id}))
+                          guard=Guard.of(orig, ("held",), {"amount": orig.amount - amt, "transfer_id": rehold.id}))
 
     def _reverse_sale(self, key: str, orig, amt: int, row: dict) -> Outcome:
         cur, mid = orig.currency, orig.mid
@@ -74,13 +74,13 @@ class Reversals(CardEvents):
                 transfers.append(self._t(id_from(key, "fee"), fee_income, card, fee_back, cur, Kind.FEE_RETURN))
             transfers[-1].flags &= ~LINKED
             return self._book(key, "reversal", transfers, row,
-                              guard=Guard(orig.key, ("booked",), values, unsettled_only=True))
+                              guard=Guard.of(orig, ("booked",), values, unsettled_only=True))
         # Settled already: the merchant pays from its wallet, shortfall to receivable (N7).
         transfers = self._from_merchant(key, mid, cur, amt - fee_back, card, Kind.REVERSAL)
         if fee_back:
             transfers[-1].flags |= LINKED
             transfers.append(self._t(id_from(key, "fee"), fee_income, card, fee_back, cur, Kind.FEE_RETURN))
-        return self._book(key, "reversal", transfers, row, guard=Guard(orig.key, ("booked",), values))
+        return self._book(key, "reversal", transfers, row, guard=Guard.of(orig, ("booked",), values))
 
     def _reverse_card_transfer(self, key: str, orig, row: dict) -> Outcome:
         import json
@@ -92,7 +92,7 @@ class Reversals(CardEvents):
             transfers.append(self._t(id_from(key, "fee"), chart.system_account_id(cur, "fee_income"),
                                      orig.card_account, orig.fee, cur, Kind.FEE_RETURN))
         return self._book(key, "reversal", transfers, {**row, "fee": orig.fee, "transfer_id": transfers[0].id},
-                          guard=Guard(orig.key, ("booked",), {"state": "reversed"}))
+                          guard=Guard.of(orig, ("booked",), {"state": "reversed"}))
 
     def _from_merchant(self, key: str, mid: str, cur: str, amount: int, to_account: int, kind: int,
                        via: str = "control") -> list:

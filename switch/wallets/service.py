@@ -55,6 +55,12 @@ class Guard:
     states: tuple[str, ...]
     values: dict
     unsettled_only: bool = False
+    seen: tuple = ()  # (state, settlement_id, amount, transfer_id) when we read the original
+
+    @classmethod
+    def of(cls, orig, states: tuple[str, ...], values: dict, unsettled_only: bool = False) -> Guard:
+        return cls(orig.key, states, values, unsettled_only,
+                   (orig.state, orig.settlement_id, orig.amount, orig.transfer_id))
 
 
 class WalletsCore:
@@ -194,7 +200,8 @@ class WalletsCore:
 
 def _apply_guard(conn: Connection, g: Guard) -> None:
     c = W.events.c
-    q = update(W.events).where(c.key == g.key, c.state.in_(g.states)).values(**g.values)
+    q = update(W.events).where(c.key == g.key, c.state.in_(g.states), c.amount == g.seen[2],
+                               c.transfer_id == g.seen[3]).values(**g.values)
     if g.unsettled_only:
         q = q.where(c.settlement_id.is_(None))
     if conn.execute(q).rowcount != 1:
@@ -202,11 +209,10 @@ def _apply_guard(conn: Connection, g: Guard) -> None:
 
 
 def _check_guard(conn: Connection, g: Guard) -> None:
+    """A failed booking is stored only if the original is as we read it; else decide again."""
     c = W.events.c
-    q = select(c.key).where(c.key == g.key, c.state.in_(g.states))
-    if g.unsettled_only:
-        q = q.where(c.settlement_id.is_(None))
-    if conn.execute(q).first() is None:
+    now = conn.execute(select(c.state, c.settlement_id, c.amount, c.transfer_id).where(c.key == g.key)).first()
+    if now is None or tuple(now) != g.seen:
         raise Conflict(g.key)
 
 

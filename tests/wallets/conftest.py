@@ -1,0 +1,87 @@
+"""Fixtures: a fresh SQLite database per test; PostgreSQL in a unique schema when ACQSIM_TEST_PG_URL is set."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from switch.store import open_database
+
+PG_URL = os.environ.get("ACQSIM_TEST_PG_URL")
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    engine = open_database(None, tmp_path)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_schema():
+    """A unique schema name on ACQSIM_TEST_PG_URL, dropped afterwards."""
+    if not PG_URL:
+        pytest.skip("ACQSIM_TEST_PG_URL is not set: PostgreSQL tests skipped")
+    schema = "t_wallets_" + uuid.uuid4().hex[:12]
+    yield schema
+    engine = open_database(PG_URL, migrate=False)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    if request.param == "sqlite":
+        eng = open_database(None, tmp_path)
+        yield eng
+        eng.dispose()
+        return
+    schema = request.getfixturevalue("pg_schema")
+    eng = open_database(PG_URL, schema=schema)
+    yield eng
+    eng.dispose()
+
+
+M1 = "000000000000001"  # active retail, standard contract
+ATM = "000000000000002"
+SUSPENDED = "000000000000003"
+M5 = "000000000000005"  # premium contract
+IQD_M = "000000000000006"
+
+
+class Clock:
+    """A settable ledger clock (ns since epoch)."""
+
+    def __init__(self, when: str = "2026-11-26T10:00:00+00:00") -> None:
+        import datetime as dt
+        self.now = int(dt.datetime.fromisoformat(when).timestamp()) * 10**9
+
+    def __call__(self) -> int:
+        self.now += 1000
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += int(seconds * 10**9)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def wallets(engine, clock):
+    import datetime as dt
+
+    from switch.wallets import Wallets, load_merchant_fixtures
+    load_merchant_fixtures(engine, today=dt.date(2026, 1, 1))
+    return Wallets(engine, clock=clock)
+
+
+@pytest.fixture
+def card(wallets):
+    return wallets.open_card_account("card:test-1", "682", 100_000)
