@@ -28,3 +28,11 @@ class HsmError(Exception):
         super().__init__(f"{code} {reason}".strip())
         self.code = code
         self.reason = reason
+
+
+class HsmConnectionError(HsmError):
+    """The remote HSM could not be reached or did not answer in time (code 'ZZ'); the caller decides
+    (the switch answers 91/96). Raised only by HsmClient."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("ZZ", reason)

@@ -111,5 +111,6 @@ class Reader:
 import hsm_emulator.commands.admin  # noqa: E402,F401
 import hsm_emulator.commands.cards  # noqa: E402,F401
 import hsm_emulator.commands.data  # noqa: E402,F401
+import hsm_emulator.commands.emulator  # noqa: E402,F401
 import hsm_emulator.commands.keys  # noqa: E402,F401
 import hsm_emulator.commands.pins  # noqa: E402,F401

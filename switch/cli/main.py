@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "switch.cli.iso",
     "switch.cli.serve",
     "switch.cli.scenario",
+    "hsm_emulator.cli",
 )
 
 
