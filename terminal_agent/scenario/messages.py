@@ -242,9 +242,16 @@ def count_total(ctx: BuildContext, kind: str, request: dict, response: dict | No
         tot["credits_amount"] = tot.get("credits_amount", 0) + amount
     elif kind == "reversal":
         reversed_amount = amount - int((request.get("95") or "0" * 12)[:12]) if "95" in request else amount
-        key = "credit_reversals" if request.get("3", "").startswith("20") else "debit_reversals"
+        credit = request.get("3", "").startswith("20")
+        key = "credit_reversals" if credit else "debit_reversals"
         tot[key] = tot.get(key, 0) + 1
         tot[key + "_amount"] = tot.get(key + "_amount", 0) + reversed_amount
+        # A terminal's batch drops what it reversed: 74/76 and 86/88 are net, 75/77 and 87/89 say how much
+        # was taken out (what the switch reconciles against: its booked, not reversed, events).
+        base = "credits" if credit else "debits"
+        if "95" not in request or reversed_amount == amount:
+            tot[base] = tot.get(base, 0) - 1
+        tot[base + "_amount"] = tot.get(base + "_amount", 0) - reversed_amount
 
 
 def _batch(p: dict, ctx: BuildContext, now: datetime) -> dict[str, str]:
@@ -253,7 +260,7 @@ def _batch(p: dict, ctx: BuildContext, now: datetime) -> dict[str, str]:
     tot = dict(ctx.totals) if totals == "auto" else {k: int(str(v)) for k, v in totals.items()}
     n = {k: tot.get(k, 0) for k in ("credits", "debits", "credit_reversals", "debit_reversals")}
     a = {k: tot.get(k + "_amount", 0) for k in n}
-    net = a["debits"] - a["debit_reversals"] - a["credits"] + a["credit_reversals"]
+    net = a["debits"] - a["credits"]
     msg.update({
         "3": "920000", "15": now.strftime("%m%d"), "50": ctx.terminal.currency,
         "74": f"{n['credits']:010d}", "75": f"{n['credit_reversals']:010d}",

@@ -112,10 +112,15 @@ def test_batch_close_totals_from_approved_steps():
     count_total(ctx, "refund", {"4": "000000000200", "3": "200000"}, {"39": "00"})
     count_total(ctx, "reversal", {"4": "000000001000", "3": "000000"}, {"39": "00"})
     msg = build("batch_close", {}, ctx)
-    assert msg["t"] == "0500" and msg["76"] == "0000000001" and msg["88"] == "0000000000001000"
+    # the reversed sale leaves the batch (76/88 net), 77/89 say what was reversed
+    assert msg["t"] == "0500" and msg["76"] == "0000000000" and msg["88"] == "0000000000000000"
     assert msg["74"] == "0000000001" and msg["86"] == "0000000000000200"
     assert msg["77"] == "0000000001" and msg["89"] == "0000000000001000"
     assert msg["97"] == "C0000000000000200"
+    count_total(ctx, "purchase", {"4": "000000003000", "3": "000000"}, {"39": "00"})
+    count_total(ctx, "reversal", {"4": "000000003000", "3": "000000", "95": "000000002000" + "0" * 30}, {"39": "00"})
+    partial = build("batch_close", {}, ctx)
+    assert partial["76"] == "0000000001" and partial["88"] == "0000000000002000"
     explicit = build("batch_close", {"totals": {"debits": "3", "debits_amount": "4500"}}, ctx)
     assert explicit["76"] == "0000000003" and explicit["97"] == "D0000000000004500"
 

@@ -100,8 +100,8 @@ def test_good_scenario_passes_with_captures_outcomes_and_sessions(run):
     assert outcomes == {"silent": "no_answer", "closing": "closed", "garbling": "garbled", "twice": "duplicate"}
     batch = next(s for s in good.steps if s.kind == "batch_close")
     # one approved 12.00 purchase, reversed; the 10.51 purchase was declined (51)
-    assert batch.request["76"] == "0000000001" and batch.request["88"] == "0000000000001200"
-    assert batch.request["77"] == "0000000001"
+    assert batch.request["76"] == "0000000000" and batch.request["88"] == "0000000000000000"
+    assert batch.request["77"] == "0000000001" and batch.request["89"] == "0000000000001200"
     assert len(run.seen) == len(good.steps) + len(run.scenarios[1].steps)
 
 
