@@ -27,6 +27,8 @@ class Card:
     pin: str | None = None
     psn: str = "00"
     mk_ac: str | None = None           # issuer master key for application cryptograms (clear test key, hex)
+    icc_mk_ac: str | None = None       # or the card's own AC master key, already derived (fixtures show)
+    icc_discretionary: str | None = None  # track 2 equivalent discretionary data on the chip (iCVV)
     scheme: str = "visa"               # visa (CVN 10) or mastercard (CVN 16)
     currency: str = "368"
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -36,7 +38,7 @@ class Card:
 
     @property
     def has_chip(self) -> bool:
-        return bool(self.mk_ac) and self.service_code[:1] in ("2", "6")
+        return bool(self.mk_ac or self.icc_mk_ac) and self.service_code[:1] in ("2", "6")
 
     def track2_body(self) -> str:
         return track2_body(self.pan, self.expiry, self.service_code, self.discretionary)
@@ -66,6 +68,9 @@ def card_from_dict(d: dict[str, Any]) -> Card:
         t2 = parse_track2(str(d["track2"]).strip(";?").replace("D", "="))
         expiry = expiry or t2.expiry
         service_code, discretionary = t2.service_code, t2.discretionary
+    icc_disc = None
+    if d.get("icc_track2"):
+        icc_disc = parse_track2(str(d["icc_track2"]).strip(";?").replace("D", "=")).discretionary
     emv = d.get("emv") or {}
     mk_ac = d.get("mk_ac") or d.get("emv_mk_ac") or d.get("mkac") or emv.get("mk_ac")
     scheme = str(d.get("scheme") or emv.get("scheme") or ("mastercard" if pan[:1] == "5" or pan[:2] == "22" else "visa"))
@@ -73,7 +78,9 @@ def card_from_dict(d: dict[str, Any]) -> Card:
         pan=pan, expiry=expiry, service_code=service_code, discretionary=discretionary or "0000000000",
         name=str(d.get("name") or d.get("cardholder") or "TEST/CARDHOLDER"), pin=str(d["pin"]) if d.get("pin") else None,
         psn=str(d.get("psn") or emv.get("psn") or "00").zfill(2), mk_ac=str(mk_ac) if mk_ac else None,
-        scheme=scheme.lower(), currency=str(d.get("currency") or "368"), extra=dict(d),
+        icc_mk_ac=str(d["icc_mk_ac"]) if d.get("icc_mk_ac") else None, icc_discretionary=icc_disc,
+        scheme=scheme.lower(), currency=str(d.get("currency") or "682"),
+        extra={k: v for k, v in d.items() if k in ("label", "expect", "amount", "terminal", "status", "balance")},
     )
 
 
@@ -104,7 +111,15 @@ def _entries(doc: Any, key: str) -> list[dict[str, Any]]:
 
 
 def load_cards(path: str | Path | None = None) -> list[Card]:
-    """Cards from `path`, $ACQSIM_TERMINAL_FIXTURES, or the shipped fixtures/cards.yaml."""
+    """Cards from `path`, $ACQSIM_TERMINAL_FIXTURES, or the shipped fixtures as `acqsim fixtures show`
+    prints them (tracks, CVVs and chip keys computed from the issuer's test keys)."""
+    if path is None and not os.environ.get("ACQSIM_TERMINAL_FIXTURES"):
+        try:
+            from switch.issuer.fixtures import load_fixtures, show
+        except ImportError:
+            pass
+        else:
+            return [card_from_dict(e) for e in show(load_fixtures())["cards"]]
     f = _fixture_file(path, "cards")
     if f is None or not f.exists():
         return []

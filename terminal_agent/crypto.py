@@ -39,3 +39,14 @@ def xor(a: bytes, b: bytes) -> bytes:
 def kcv(key: bytes, length: int = 3) -> str:
     """Key check value: the key encrypting zeros, first `length` bytes in hex (TDES keys)."""
     return tdes_encrypt(key, bytes(8))[:length].hex().upper()
+
+
+def retail_mac(key: bytes, data: bytes) -> bytes:
+    """ISO/IEC 9797-1 MAC algorithm 3 (retail MAC), padding method 1 (zeros), double-length key K1|K2."""
+    k1, k2 = key[:8], key[8:16]
+    if len(data) % 8 or not data:
+        data += bytes(8 - len(data) % 8)
+    state = bytes(8)
+    for i in range(0, len(data), 8):
+        state = tdes_encrypt(k1, xor(state, data[i : i + 8]))
+    return tdes_encrypt(k1, tdes_decrypt(k2, state))

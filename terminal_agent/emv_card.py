@@ -62,16 +62,21 @@ class EmvCard:
     atr = bytes.fromhex("3B6800000073C84013009000")
 
     def __init__(self, *, pan: str, expiry: str, service_code: str, discretionary: str, name: str, psn: str,
-                 mk_ac: str, scheme: str = "visa", contactless: bool = False) -> None:
+                 mk_ac: str | None = None, icc_mk_ac: str | None = None, scheme: str = "visa",
+                 contactless: bool = False) -> None:
         if scheme not in AIDS:
             raise ValueError(f"unsupported card scheme {scheme!r}")
         self.pan, self.expiry, self.psn, self.scheme = pan, expiry, psn, scheme
         self.contactless = contactless
-        key = bytes.fromhex(mk_ac)
+        if not (mk_ac or icc_mk_ac):
+            raise ValueError("an EMV card needs its issuer MK-AC or its ICC MK-AC")
+        key = bytes.fromhex(mk_ac or icc_mk_ac or "")
         cvn_class = VisaCVN10 if scheme == "visa" else MasterCardCVN16
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CryptographyDeprecationWarning)
             self._cvn = cvn_class(key, key, key, pan, psn)   # only the AC key is used here
+        if icc_mk_ac:  # personalised with the card key itself: no derivation from an issuer key
+            self._cvn.icc_mk_ac = bytes.fromhex(icc_mk_ac)
         self._track2_eq = bcd(f"{pan}D{expiry}{service_code}{discretionary}")
         self._name = name.encode("ascii", "replace")[:26]
         self._selected = False
@@ -82,10 +87,11 @@ class EmvCard:
 
     @classmethod
     def for_card(cls, card: Any, contactless: bool = False) -> EmvCard:
-        if not getattr(card, "mk_ac", None):
+        if not (getattr(card, "mk_ac", None) or getattr(card, "icc_mk_ac", None)):
             raise ValueError("this card has no chip keys")
         return cls(pan=card.pan, expiry=card.expiry, service_code=card.service_code,
-                   discretionary=card.discretionary, name=card.name, psn=card.psn, mk_ac=card.mk_ac,
+                   discretionary=getattr(card, "icc_discretionary", None) or card.discretionary, name=card.name,
+                   psn=card.psn, mk_ac=card.mk_ac, icc_mk_ac=getattr(card, "icc_mk_ac", None),
                    scheme=card.scheme, contactless=contactless)
 
     def __repr__(self) -> str:
