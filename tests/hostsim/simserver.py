@@ -1,7 +1,8 @@
-"""The lead's switch server with host-simulation rules plugged in front of its router, the way
-switch.server will call them (docs/requests.md): decode, `rules.match`, `execute` or the router.
+"""Test helpers: the lead's switch server (switch.server.Switch) with a host-simulation rules file on its
+listener - exactly what `acqsim switch serve --rules FILE` runs - and a blocking wire client.
 
-Tests start it on port 0 on the session reactor and talk to it over real TCP sockets.
+Tests start it on port 0 on the session reactor and talk to it over real TCP sockets. The router behind
+the rules is the lead's approve-all default unless a test passes its own.
 """
 
 from __future__ import annotations
@@ -10,55 +11,20 @@ import socket
 import struct
 import time
 
-from switch.hostsim import RuleSet, execute
-from switch.server.protocol import IsoServerFactory, IsoServerProtocol
-from switch.server.router import RequestContext, Router
-from switch.wire import MessageError, answer_tpdu, load_dialect
-from switch.wire.framing import Framing
+from switch.server import ListenerConfig, Switch
+from switch.server.router import Router
+from switch.wire import load_dialect
 
 
-class RulesProtocol(IsoServerProtocol):
-    def frameReceived(self, tpdu, payload):
-        try:
-            request = self.dialect.decode(payload)
-        except MessageError:
-            return super().frameReceived(tpdu, payload)
-        action = self.factory.rules.match(request) if self.factory.rules else None
-        if action is None:
-            return super().frameReceived(tpdu, payload)
-        from twisted.internet import reactor
-
-        ctx = RequestContext(self.ctx.listener, self.peer, self.ctx.dialect, self.ctx.connection_id)
-
-        def write(data: bytes) -> None:
-            if self.connected:
-                self.sendFrame(data, answer_tpdu(tpdu) if tpdu else None)
-
-        execute(action, request, answer=lambda req: self.factory.router.dispatch(req, ctx),
-                encode=self.dialect.encode, write=write, close=self.transport.loseConnection, clock=reactor)
-
-
-class RulesFactory(IsoServerFactory):
-    protocol = RulesProtocol
-
-    def __init__(self, rules: RuleSet | None, router: Router | None = None, dialect: str = "ascii87"):
-        super().__init__("sim", load_dialect(dialect), Framing("len2"), router or Router(), idle_timeout=None,
-                         frame_timeout=None)
-        self.rules = rules
-
-    def buildProtocol(self, addr):
-        proto = RulesProtocol(self.dialect, self.framing, self.idle_timeout, self.frame_timeout)
-        proto.factory = self
-        return proto
-
-
-def start(call_in_reactor, rules: RuleSet | None, router: Router | None = None):
-    """Listen on 127.0.0.1:0; returns (port object, port number)."""
+def start(call_in_reactor, rules_path, router: Router | None = None, **listener):
+    """Listen on 127.0.0.1:0 with `rules_path`; returns (switch, port number). Stop with switch.stop()."""
     from twisted.internet import reactor
 
-    factory = RulesFactory(rules, router)
-    port = call_in_reactor(reactor.listenTCP, 0, factory, interface="127.0.0.1")
-    return port, port.getHost().port
+    switch = Switch(router)
+    cfg = ListenerConfig(port=0, rules=str(rules_path) if rules_path else None, idle_timeout=0, frame_timeout=0,
+                         **listener)
+    _, port = call_in_reactor(switch.listen, reactor, cfg)
+    return switch, port
 
 
 class WireClient:

@@ -1,6 +1,6 @@
 """Each host-simulation action as a terminal sees it on a real TCP socket (issue 7, "Done when").
 
-The server is the lead's IsoServerProtocol with the rules in front of its router (simserver.py); the
+The server is the lead's switch with a rules file on its listener (as `acqsim switch serve --rules`); the
 router behind it approves everything, so "the real pipeline answered" shows as 39=00 with an RRN.
 """
 
@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from switch.hostsim import RuleSet
 from switch.wire import MessageError, load_dialect
 
 from .simserver import WireClient, start
@@ -50,9 +49,9 @@ ASCII = load_dialect("ascii87")
 def server(call_in_reactor, tmp_path):
     path = tmp_path / "rules.yaml"
     path.write_text(RULES)
-    port, number = start(call_in_reactor, RuleSet.load(path))
+    switch, number = start(call_in_reactor, path)
     yield number, path
-    call_in_reactor(port.stopListening)
+    call_in_reactor(switch.stop)
 
 
 def purchase(tid: str, amount: int = 1000, stan: str = "000001") -> dict:

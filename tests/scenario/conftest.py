@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from switch.hostsim import RuleSet
-
 # Host behaviour the runner tests need, chosen by terminal id; everything else gets the lead's
 # approve-all router (39=00 with an RRN and approval code).
 RULES = """
@@ -22,9 +20,11 @@ rules:
 
 
 @pytest.fixture(scope="module")
-def sim_port(call_in_reactor):
+def sim_port(call_in_reactor, tmp_path_factory):
     from tests.hostsim.simserver import start
 
-    port, number = start(call_in_reactor, RuleSet.from_text(RULES))
+    path = tmp_path_factory.mktemp("rules") / "rules.yaml"
+    path.write_text(RULES)
+    switch, number = start(call_in_reactor, path)
     yield number
-    call_in_reactor(port.stopListening)
+    call_in_reactor(switch.stop)
