@@ -88,8 +88,17 @@ def build_authorizer(engine: Engine, hsm: Any, config: dict | None = None, *, re
         actx = AuthContext(request=dict(request), listener_dialect=dialect)
         return pool.run(request, runner.run, actx)
 
+    def batch_handler(request: dict[str, str], ctx: Any = None) -> defer.Deferred:
+        from switch.auth.batch import batch_close
+
+        wallets = getattr(services.funds, "w", None)
+        if wallets is None or not hasattr(wallets, "close_batch"):
+            return defer.succeed({"39": "96"})
+        return pool.run(request, batch_close, wallets, dict(request))
+
     handler.services = services  # type: ignore[attr-defined]  (tests and the admin API look inside)
     handler.lanes = pool  # type: ignore[attr-defined]
+    handler.batch_close = batch_handler  # type: ignore[attr-defined]
     return handler
 
 
@@ -98,4 +107,6 @@ def register_authorizer(router: Any, engine: Engine, hsm: Any, config: dict | No
     handler = build_authorizer(engine, hsm, config, **kw)
     for mti in AUTH_MTIS:
         router.register(mti, None, handler)
+    for mti in ("0500", "0501"):
+        router.register(mti, None, handler.batch_close)
     return handler

@@ -106,9 +106,13 @@ def pin(ctx: AuthContext, s: Services) -> None:
             return ctx.decline("55", "PIN required at ATM")
         return None
     if term.bdk and card.pvv:
-        ksn = ctx.request.get("53", "")[:20]
+        # TDES DUKPT: KSN in field 53 (a 16-digit field drops the KSN's leading Fs); AES DUKPT: field 62.
+        aes = len(ctx.request.get("62", "")) == 24 and len(block) == 32
+        ksn = ctx.request["62"] if aes else ctx.request.get("53", "").rjust(20, "F")
+        if not ctx.request.get("62" if aes else "53") or len(ksn) not in (20, 24):
+            return ctx.decline("30", "DUKPT terminal sent no key serial number (field 53)")
         rc = s.hsm.verify_dukpt_pin_pvv(bdk=term.bdk, ksn=ksn, pin_block=block, pan=ctx.pan, pvk=iss.pvk,
-                                        pvki=iss.pvki, pvv=card.pvv)
+                                        pvki=iss.pvki, pvv=card.pvv, aes=aes)
     elif card.pvv:
         rc = s.hsm.verify_pin_pvv(tpk=term.tpk, pvk=iss.pvk, pin_block=block, pin_block_format=term.pin_format,
                                   pan=ctx.pan, pvki=iss.pvki, pvv=card.pvv)

@@ -220,3 +220,20 @@ def test_pin_block_under_wrong_terminal_key_is_wrong_pin(world):
     msg = request("good-visa")
     msg["52"] = pin_block("1234", card("good-visa")["pan"], "ATM00001")
     assert run(world, msg)[0]["39"] == "55"
+
+
+def test_dukpt_terminal_pin(world):
+    """POS00003 sends TDES DUKPT PIN blocks (ANSI X9.24-1 test BDK); a missing KSN is a format error."""
+    from terminal_agent import dukpt
+    from tests.auth.harness import FX, tdes_ecb
+
+    ksn = "FFFF9876543210E00001"
+    bdk = bytes.fromhex(FX.keys["bdk"]["BDK1"])
+    ipek = dukpt.tdes_ipek(bdk, bytes.fromhex(ksn))
+    key = dukpt.tdes_pin_key(ipek, bytes.fromhex(ksn))
+    from psec import pinblock
+
+    pan = card("good-visa")["pan"]
+    block = tdes_ecb(key.hex(), pinblock.encode_pinblock_iso_0("1234", pan)).hex().upper()
+    assert run(world, request("good-visa", tid="POS00003", **{"52": block, "53": ksn[4:]}))[0]["39"] == "00"
+    assert run(world, request("good-visa", tid="POS00003", **{"52": block}))[0]["39"] == "30"
