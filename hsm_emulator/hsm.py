@@ -6,8 +6,8 @@ import hmac
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from hsm_emulator import dukpt, emv, pin
 from hsm_emulator.errors import HsmError
@@ -20,8 +20,7 @@ audit_logger = logging.getLogger("hsm_emulator.audit")
 FIRMWARE = "0007-E000"
 
 
-@dataclass(frozen=True)
-class AuditRecord:
+class AuditRecord(NamedTuple):
     """One command in the audit log: no key, PIN, PIN block or card data, by construction."""
 
     time: float

@@ -102,8 +102,11 @@ def odd_parity(key: bytes) -> bytes:
     return bytes((b & 0xFE) | ((bin(b & 0xFE).count("1") + 1) % 2) for b in key)
 
 
+_PARITY = bytes(bin(b).count("1") % 2 for b in range(256))  # 1 where the byte has odd parity
+
+
 def has_odd_parity(key: bytes) -> bool:
-    return all(bin(b).count("1") % 2 == 1 for b in key)
+    return b"\x00" not in key.translate(_PARITY)
 
 
 def kcv(key: bytes, aes: bool = False) -> bytes:
