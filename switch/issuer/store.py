@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from switch.issuer import tables as t
 from switch.issuer.model import PIN_TRY_LIMIT, Card, Issuer, Merchant, Product, Terminal
@@ -143,12 +144,22 @@ class IssuerStore:
             return {r.period: (int(r.amount), int(r.count)) for r in rows}
 
     def add_usage(self, card_id: int, category: str, periods: list[str], amount: int, count: int = 1) -> None:
+        """Add to the period counters; a first row raced by another process is retried as an update."""
+        for attempt in range(3):
+            try:
+                self._add_usage(card_id, category, periods, amount, count)
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+    def _add_usage(self, card_id: int, category: str, periods: list[str], amount: int, count: int) -> None:
         with self.engine.begin() as conn:
+            greatest = func.max if conn.dialect.name == "sqlite" else func.greatest
             for period in periods:
                 key = and_(t.usage.c.card_id == card_id, t.usage.c.category == category, t.usage.c.period == period)
                 res = conn.execute(update(t.usage).where(key).values(
-                    amount=t.usage.c.amount + amount, count=func.max(t.usage.c.count + count, 0)
-                    if conn.dialect.name == "sqlite" else func.greatest(t.usage.c.count + count, 0)))
+                    amount=t.usage.c.amount + amount, count=greatest(t.usage.c.count + count, 0)))
                 if res.rowcount == 0:
                     conn.execute(insert(t.usage).values(card_id=card_id, category=category, period=period,
                                                         amount=max(amount, 0), count=max(count, 0)))

@@ -1,0 +1,85 @@
+"""Done-when of issue 5: one card used through two switch processes on one PostgreSQL at once is never
+overdrawn (B3); every request gets an answer and the ledger audit stays clean."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from switch.store import open_database
+from tests.auth.harness import card, request
+from tests.auth.test_tcp import Tcp
+
+PG_URL = os.environ.get("ACQSIM_TEST_PG_URL")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def pg_engine():
+    if not PG_URL:
+        pytest.skip("ACQSIM_TEST_PG_URL is not set: PostgreSQL tests skipped")
+    schema = "t_auth_" + uuid.uuid4().hex[:12]
+    engine = open_database(PG_URL, schema=schema)
+    yield engine, schema
+    engine.dispose()
+    admin = open_database(PG_URL, migrate=False)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _start(schema: str) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.auth.pg_switch_proc", PG_URL, schema], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    assert line.startswith("listening"), line
+    return proc, int(line.rsplit(":", 1)[1])
+
+
+def test_two_switch_processes_never_overdraw_a_card(pg_engine):
+    from hsm_emulator import Hsm
+    from switch.auth.wallets_funds import WalletsFunds
+    from switch.issuer.loader import load_all, vault_for
+    from switch.issuer.store import IssuerStore
+    from switch.ledger.audit import audit
+
+    engine, schema = pg_engine
+    load_all(engine, Hsm())
+    c = card("mc-second")  # balance 300000
+    procs = [_start(schema) for _ in range(2)]
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def fire(port: int) -> None:
+        client = Tcp(port)
+        try:
+            for _ in range(20):
+                rc = client.ask(request("mc-second", amount=10000))["39"]
+                with lock:
+                    results.append(rc)
+        finally:
+            client.sock.close()
+
+    try:
+        threads = [threading.Thread(target=fire, args=(port,)) for _, port in procs for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+            proc.wait(10)
+    assert len(results) == 80
+    assert set(results) <= {"00", "51"}
+    assert results.count("00") == c["balance"] // 10000  # exactly what the balance covers, no more
+    account = IssuerStore(engine, vault_for()).find_card(c["pan"]).account_id
+    assert WalletsFunds(engine).balance(account) == (0, 0)
+    assert audit(engine) == []
