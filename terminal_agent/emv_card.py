@@ -63,11 +63,12 @@ class EmvCard:
 
     def __init__(self, *, pan: str, expiry: str, service_code: str, discretionary: str, name: str, psn: str,
                  mk_ac: str | None = None, icc_mk_ac: str | None = None, scheme: str = "visa",
-                 contactless: bool = False) -> None:
+                 contactless: bool = False, require_issuer_auth: bool = False) -> None:
         if scheme not in AIDS:
             raise ValueError(f"unsupported card scheme {scheme!r}")
         self.pan, self.expiry, self.psn, self.scheme = pan, expiry, psn, scheme
         self.contactless = contactless
+        self.require_issuer_auth = require_issuer_auth
         if not (mk_ac or icc_mk_ac):
             raise ValueError("an EMV card needs its issuer MK-AC or its ICC MK-AC")
         key = bytes.fromhex(mk_ac or icc_mk_ac or "")
@@ -177,8 +178,10 @@ class EmvCard:
             if len(data) != CDOL1_LEN + 2:
                 return b"\x67\x00"
             arc, cdol = data[:2], data[2:]
-            # A TC only after the issuer proved itself (ARPC) and approved (ARC 00); anything else: AAC.
-            approved = self._issuer_auth is True and arc == b"00"
+            # A TC only when the issuer approved (ARC 00) and its ARPC, when sent, was right. Without an ARPC
+            # the card follows its default action: approve, unless personalised to require issuer auth.
+            issuer_ok = self._issuer_auth is True or (self._issuer_auth is None and not self.require_issuer_auth)
+            approved = issuer_ok and arc == b"00"
             cid = 0x40 if (requested == 0x40 and approved) else 0x00
         assert self._atc is not None
         iad, cvr = self._iad(first, cid)

@@ -78,8 +78,8 @@ class TxnResult:
             lines.append(f"APPROVAL CODE {self.approval_code}")
         lines.append(f"RESPONSE {self.response_code or '--'}  {self.message or meaning(self.response_code)}")
         if self.card_decision:
-            lines.append(f"CARD {self.card_decision}" + ("" if self.issuer_authenticated is None else
-                                                        f"  ARPC {'OK' if self.issuer_authenticated else 'FAILED'}"))
+            arpc = {None: "ABSENT", True: "OK", False: "FAILED"}[self.issuer_authenticated]
+            lines.append(f"CARD {self.card_decision}  ARPC {arpc}")
         if self.reversal:
             lines.append(f"REVERSAL {self.reversal.upper()}")
         lines.append("")

@@ -58,3 +58,15 @@ def test_decline_gives_aac_and_atc_increases(visa):
         atcs.append(int.from_bytes(data.tags["9F36"], "big"))
         assert not session.complete("51", None).card_approved
     assert atcs[1] == atcs[0] + 1
+
+
+def test_no_arpc_follows_card_default_action(visa):
+    session = ChipSession(EmvCard.for_card(visa))
+    session.start(amount=500, currency="682", country="682", txn_type="00")
+    outcome = session.complete("00", None)
+    assert outcome.issuer_authenticated is None and outcome.card_approved
+    strict = EmvCard.for_card(visa)
+    strict.require_issuer_auth = True
+    session = ChipSession(strict)
+    session.start(amount=500, currency="682", country="682", txn_type="00")
+    assert not session.complete("00", None).card_approved
