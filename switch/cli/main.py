@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "switch.cli.serve",
     "switch.cli.scenario",
     "hsm_emulator.cli",
+    "terminal_agent.cli",
 )
 
 
