@@ -1,24 +1,14 @@
-"""payShield error codes and the exception that carries one out of a command."""
+"""payShield error codes used here, and the exceptions that carry one out of a command."""
 
 from __future__ import annotations
 
+# 00 no error; 01 verification failure (PIN, CVV, MAC, ARQC); 04 invalid key type code; 05 invalid MAC mode;
+# 10 source key (first key) parity error; 11 destination key / PVK parity error; 14 error in PIN under LMK;
+# 15 error in input data; 20 PIN block does not contain valid values; 23 invalid PIN block format code;
+# 24 PIN fewer than 4 or more than 12 digits; 26 invalid key scheme; 27 key not double length / wrong length;
+# 68 command not recognised (disabled); 80 data length error (B2); A1 key block (TR-31) error.
 OK = "00"
 VERIFICATION_FAILED = "01"
-SOURCE_KEY_PARITY = "10"
-DEST_KEY_PARITY = "11"
-LMK_ERROR = "13"
-INVALID_INPUT = "15"
-INVALID_PIN_BLOCK = "20"
-INVALID_PIN_BLOCK_FORMAT = "23"
-INVALID_PIN_LENGTH = "24"
-INVALID_KEY_SCHEME = "26"
-KCV_MISMATCH = "01"
-INVALID_KEY_TYPE = "04"
-INVALID_MAC_MODE = "05"
-COMMAND_DISABLED = "68"
-INTERNAL_ERROR = "41"
-DATA_LENGTH = "80"
-KEY_BLOCK_ERROR = "A1"
 
 
 class HsmError(Exception):

@@ -37,10 +37,11 @@ def iso9797_mac(key: bytes, data: bytes, algorithm: int = 3, padding: int = 1) -
     raise HsmError("15", f"invalid MAC algorithm {algorithm}")
 
 
-def cmac(key: bytes, data: bytes) -> bytes:
-    """AES-CMAC (RFC 4493) for AES keys, TDES-CMAC (SP 800-38B) for 16/24-byte DES keys flagged by caller."""
-    return aes_cmac(key, data)
+def cmac(key: bytes, data: bytes, length: int = 16) -> bytes:
+    """CMAC (NIST SP 800-38B): AES-CMAC (RFC 4493) for 16/32-byte keys given as AES, leftmost `length` bytes."""
+    return aes_cmac(key, data)[:length]
 
 
-def tdes_cmac_mac(key: bytes, data: bytes) -> bytes:
-    return tdes_cmac(key, data)
+def tdes_cmac_mac(key: bytes, data: bytes, length: int = 8) -> bytes:
+    """TDES-CMAC (SP 800-38B) for double/triple-length DES keys."""
+    return tdes_cmac(key, data)[:length]

@@ -37,9 +37,7 @@ def TripleDES(key: bytes) -> _DecrepitTripleDES:  # noqa: N802 - mirrors the cry
 @functools.lru_cache(maxsize=4096)
 def _ecb_cipher(key: bytes) -> Cipher:
     # Key schedules are cached: the same few working keys are used for every transaction.
-    if len(key) in (8, 16, 24) and len(key) != 32:
-        return Cipher(TripleDES(key), modes.ECB())
-    raise ValueError("bad DES key length")
+    return Cipher(TripleDES(key), modes.ECB())
 
 
 @functools.lru_cache(maxsize=1024)

@@ -131,3 +131,11 @@ def test_typed_methods_are_audited_without_secrets(hsm, keys):
 def test_bad_key_type():
     with pytest.raises(HsmError):
         Hsm().import_clear_key(TPK_CLEAR, "NOPE")
+
+
+def test_aes_cmac(hsm):
+    key = hsm.import_clear_key("2B7E151628AED2A6ABF7158809CF4F3C", "TAK")[0]  # RFC 4493 key
+    msg = bytes.fromhex("6bc1bee22e409f96e93d7e117393172a")
+    assert hsm.generate_cmac(key=key, data=msg) == "070A16B46B4D4144F79BDD9DD04A287C"
+    assert hsm.verify_cmac(key=key, data=msg, mac="070A16B46B4D4144") == "00"
+    assert hsm.verify_cmac(key=key, data=msg + b"x", mac="070A16B46B4D4144") == "01"
