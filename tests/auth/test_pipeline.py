@@ -237,3 +237,64 @@ def test_dukpt_terminal_pin(world):
     block = tdes_ecb(key.hex(), pinblock.encode_pinblock_iso_0("1234", pan)).hex().upper()
     assert run(world, request("good-visa", tid="POS00003", **{"52": block, "53": ksn[4:]}))[0]["39"] == "00"
     assert run(world, request("good-visa", tid="POS00003", **{"52": block}))[0]["39"] == "30"
+
+
+def test_preauth_hold_expires_then_completion_25(world):
+    """A pre-authorisation not completed within the hold timeout is released by the ledger; a late
+    completion finds no open hold (25) and the card's available balance is whole again."""
+    import time as _time
+
+    _, s, funds = world
+    s.policy.hold_timeout = 1
+    auth = request("good-visa", mti="0100", amount=30000)
+    assert run(world, auth)[0]["39"] == "00"
+    acct = s.store.find_card(card("good-visa")["pan"]).account_id
+    assert funds.balance(acct)[1] == 5000000 - 30000
+    _time.sleep(1.2)
+    funds.w.ledger.expire_pending()
+    done = {"t": "0220", "3": "000000", "4": "000000030000", "7": f7(), "11": "920001", "41": "POS00001",
+            "42": "000000000000001", "49": "682", "90": "0100" + auth["11"] + auth["7"] + "0" * 22}
+    assert run(world, done)[0]["39"] == "25"
+    assert funds.balance(acct) == (5000000, 5000000)
+
+
+def test_reversal_after_settlement_is_taken_from_the_merchant_n7(world):
+    import datetime as dt
+
+    _, s, funds = world
+    sale = request("good-visa", amount=40000)
+    assert run(world, sale)[0]["39"] == "00"
+    mid = "000000000000001"
+    funds.w.run_settlement(dt.date.today(), mid)
+    before = funds.w.merchant_wallets(mid)[0]
+    rev = {"t": "0400", "3": "000000", "4": "000000040000", "7": f7(), "11": "930001", "41": "POS00001",
+           "90": "0200" + sale["11"] + sale["7"] + "0" * 22, "2": card("good-visa")["pan"]}
+    assert run(world, rev)[0]["39"] == "00"
+    after = funds.w.merchant_wallets(mid)[0]
+    assert (after["available"] - after["receivable"]) < (before["available"] - before["receivable"])
+    acct = s.store.find_card(card("good-visa")["pan"]).account_id
+    assert funds.balance(acct)[0] == 5000000
+
+
+def test_service_code_restrictions(world):
+    """Track 2 service code digit 3: 2 = goods and services only (no cash at ATM), 3 = ATM only."""
+    from switch.issuer.secrets import compute_card_secrets
+    from tests.auth.harness import FX
+
+    _, s, funds = world
+    keys = FX.issuers[0]["keys"]
+    for pan, sc in (("4761739001010176", "202"), ("4761739001010184", "203")):
+        acct = funds.open_card_account(f"sc:{pan}", "682", 100000)
+        sec = compute_card_secrets(keys, "pvv", pan=pan, pin="1234", expiry="2812", service_code=sc)
+        s.store.add_card(pan=pan, issuer_id="ACQBANK", product="VISA-CLASSIC", expiry="2812", service_code=sc,
+                         psn="00", pvv=sec.pvv, pin_offset=None, account_id=acct, currency="682", kyc_level="verified")
+        base = {"pan": pan, "pin": "1234"}
+        msg = request(None, pan=pan, track=False, proc="010000", tid="ATM00001", amount=1000)
+        msg.pop("2")
+        msg.pop("14")
+        msg["35"] = sec.track2
+        resp, ctx = run(world, msg)
+        assert resp["39"] == ("57" if sc == "202" else "00"), (ctx.step, ctx.reason, base)
+        pos = dict(msg, **{"3": "000000", "41": "POS00001", "42": "000000000000001", "11": "9" + msg["11"][1:]})
+        pos["52"] = pin_block("1234", pan)
+        assert run(world, pos)[0]["39"] == ("00" if sc == "202" else "57")
