@@ -49,11 +49,11 @@ class Terminal:
         device_key = bytes.fromhex(profile.tmk) if profile.tmk else None
         self.state = TerminalState.open(data_dir, profile.tid.strip(), device_key)
         self.state.lock()
-        spec53 = self.dialect.spec["53"]
-        ksn_size = int(spec53["max_len"]) * (2 if spec53.get("data_enc") == "b" else 1)
+        ksn_size = _field_digits(self.dialect, "53", (20, 16))
         self.pinpad = PinPad(mode=profile.pin_mode, tmk=profile.tmk, tpk=profile.tpk, bdk=profile.bdk,
                              initial_ksn=profile.initial_ksn, state=self.state.data.setdefault("pinpad", {}),
                              ksn_field_size=ksn_size)
+        mac_key = mac_key or (profile.tak if profile.mac_required else None)
         self.mac_key = bytes.fromhex(mac_key) if mac_key else None
         self.client: IsoClient | None = None
         self._recover_in_flight()
@@ -297,6 +297,17 @@ class Terminal:
             self.state.data["journal"] = []
             self.state.save()
         return res
+
+
+def _field_digits(dialect: Any, field: str, sizes: tuple[int, ...]) -> int:
+    """How many hex digits `field` holds in this dialect (tried by encoding, as specs differ in units)."""
+    for size in sizes:
+        try:
+            dialect.encode({"t": "0800", "11": "000001", field: "F" * size})
+            return size
+        except ValueError:
+            continue
+    return sizes[-1]
 
 
 def _balance(field54: str) -> int | None:

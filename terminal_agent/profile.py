@@ -32,6 +32,8 @@ class TerminalProfile:
     tmk: str | None = field(default=None, repr=False)
     tpk: str | None = field(default=None, repr=False)   # initial TPK (until a key change replaces it)
     bdk: str | None = field(default=None, repr=False)   # DUKPT terminals: key injection from this BDK
+    tak: str | None = field(default=None, repr=False)   # MAC key (ISO 9797-1 alg 3) for field 64
+    mac_required: bool = False
     pin_mode: str = ""                      # tpk, dukpt or dukpt-aes ("" = dukpt when a BDK is set)
     initial_ksn: str | None = None
     timeout: float = 10.0                   # seconds to wait for an answer before reversing
@@ -77,7 +79,7 @@ def profile_from_dict(d: dict[str, Any], keys: dict[str, Any] | None = None) -> 
         if name in values:
             values[name] = str(values[name])
     tkeys = ((keys or {}).get("terminals") or {}).get(str(d["tid"]), {})
-    for name in ("tmk", "tpk"):
+    for name in ("tmk", "tpk", "tak"):
         values.setdefault(name, tkeys.get(name))
     bdk = values.get("bdk")
     bdks = (keys or {}).get("bdk") or {}

@@ -229,3 +229,32 @@ def test_one_agent_per_terminal(reactor, host, profiles, tmp_path):
             make_terminal(reactor, host, profiles, tmp_path)
     finally:
         term.close()
+
+
+@pytest.mark.parametrize("dialect,framing", [("binary87", "len4"), ("bcd87", "bcd2"), ("ebcdic87", "ascii4")])
+def test_other_dialects_with_dukpt_and_chip(call_in_reactor, reactor, cards, profiles, visa, tmp_path, dialect,
+                                            framing):
+    approver = Approver(cards.values(), profiles.values())
+    call_in_reactor(approver.listen, reactor, dialect, framing)
+    term = make_terminal(reactor, approver, profiles, tmp_path, tid="POS00003", dialect=dialect, framing=framing)
+    try:
+        r = call_in_reactor(term.transact, "purchase", 4200, open_reader(None, visa, "chip").reader, "1234")
+        assert r.approved and r.issuer_authenticated is True
+        assert approver.seen[-1]["53"].endswith("9876543210E00001")
+    finally:
+        term.close()
+        call_in_reactor(approver.switch.stop)
+
+
+def test_mac_terminal_sends_a_verifiable_field_64(call_in_reactor, reactor, host, profiles, visa, tmp_path):
+    from switch.auth.mac import mac_input
+    from terminal_agent.crypto import retail_mac
+
+    tak = "7FD9012A430123C22ABF52FB9298C731"
+    term = make_terminal(reactor, host, profiles, tmp_path, tak=tak, mac_required=True)
+    try:
+        call_in_reactor(term.transact, "purchase", 100, open_reader(None, visa, "swipe").reader, "1234")
+        req = host.seen[-1]
+        assert retail_mac(bytes.fromhex(tak), mac_input(req, "ascii87")).hex().upper() == req["64"]
+    finally:
+        term.close()
