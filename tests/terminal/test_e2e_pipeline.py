@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from terminal_agent.cards import find_card
+from terminal_agent.cardsource import open_reader
+from terminal_agent.flows import Terminal
+from terminal_agent.profile import find_profile
+
 pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
 
 try:
@@ -15,11 +20,6 @@ try:
     from switch.store import open_database
 except ImportError as exc:  # the pipeline is another helper's work in progress
     pytest.skip(f"switch pipeline not importable: {exc}", allow_module_level=True)
-
-from terminal_agent.cards import find_card
-from terminal_agent.cardsource import open_reader
-from terminal_agent.flows import Terminal
-from terminal_agent.profile import find_profile
 
 
 @pytest.fixture(scope="module")
