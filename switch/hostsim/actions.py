@@ -81,15 +81,17 @@ def execute(action: Action, request: dict[str, str], *, answer: Callable[[dict],
         return defer.succeed(None)
     if action.kind == "no_answer":
         return defer.succeed(None)
-    if action.delay_ms > 0:
-        d = task.deferLater(clock, action.delay_ms / 1000.0, lambda: None)
+    # The answer is worked out at once and held back: a slow or late host has still booked the request,
+    # which is what makes a terminal's timeout-then-reversal meaningful.
+    if action.answers_itself:
+        d = defer.succeed(action.response_for(request))
     else:
-        d = defer.succeed(None)
+        d = defer.maybeDeferred(answer, request)
+    if action.delay_ms > 0:
+        def _hold(response: dict[str, str]) -> defer.Deferred:
+            return task.deferLater(clock, action.delay_ms / 1000.0, lambda: response)
 
-    def _build(_: Any) -> Any:
-        if action.answers_itself:
-            return action.response_for(request)
-        return defer.maybeDeferred(answer, request)
+        d.addCallback(_hold)
 
     def _send(response: dict[str, str]) -> None:
         data = encode(response)
@@ -99,6 +101,5 @@ def execute(action: Action, request: dict[str, str], *, answer: Callable[[dict],
         if action.kind == "duplicate":
             write(data)
 
-    d.addCallback(_build)
     d.addCallback(_send)
     return d

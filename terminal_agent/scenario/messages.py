@@ -234,6 +234,9 @@ def count_total(ctx: BuildContext, kind: str, request: dict, response: dict | No
         return
     amount = int(request.get("4", "0") or 0)
     tot = ctx.totals
+    if kind == "batch_close":  # a closed batch starts a new one
+        tot.clear()
+        return
     if kind in DEBIT_KINDS:
         tot["debits"] = tot.get("debits", 0) + 1
         tot["debits_amount"] = tot.get("debits_amount", 0) + amount

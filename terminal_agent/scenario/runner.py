@@ -155,8 +155,7 @@ class Runner:
             r.response = await client.request(r.request, timeout=timeout)
             r.outcome = "answer"
         except RequestTimeout:
-            garbled = client.last_raw_response is not raw_before
-            r.outcome = "garbled" if garbled else "no_answer"
+            r.outcome = "garbled" if _undecodable(client, raw_before) else "no_answer"
         except ConnectionClosed:
             r.outcome = "closed"
             sess.client = None
@@ -194,6 +193,19 @@ class Runner:
         r.failures.append(message)
         r.duration = time.monotonic() - t0
         return r
+
+
+def _undecodable(client: IsoClient, raw_before: bytes | None) -> bool:
+    """Did a frame arrive during the step that the dialect cannot decode? (A decodable one that matched
+    nothing is an unmatched answer - e.g. a late answer to an earlier step - not garbage.)"""
+    raw = client.last_raw_response
+    if raw is None or raw is raw_before:
+        return False
+    try:
+        client.dialect.decode(raw)
+    except MessageError:
+        return True
+    return False
 
 
 def _say(outcome: str, timeout: float | None = None) -> str:
