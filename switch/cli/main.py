@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "switch.cli.fixtures",
     "switch.cli.iso",
     "switch.cli.serve",
+    "switch.cli.pci",
     "switch.cli.scenario",
     "hsm_emulator.cli",
     "terminal_agent.cli",
