@@ -46,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _cmd(sub, "settle", "settle unsettled funds and schedule payouts (N9)", settle, day=True).add_argument(
         "--mid", help="only this merchant")
     _cmd(sub, "pay", "execute payouts due by the date (suspended merchants held, N8)", pay, day=True)
+    _cmd(sub, "cancel-payout", "cancel a payout order before its execution day (N10)", cancel_payout,
+         day=True).add_argument("payout_id")
     _cmd(sub, "fees", "charge periodic fees due by the date (N4)", fees, day=True)
     _cmd(sub, "dormancy", "dormancy notices and write-offs (N16)", dormancy, day=True)
     sus = _cmd(sub, "suspend", "suspend a merchant: payments refused, payouts held (N8)", suspend, mid=True)
@@ -149,6 +151,12 @@ def settle(args: argparse.Namespace) -> int:
 
 def pay(args: argparse.Namespace) -> int:
     return _emit(args, "payouts", _wallets(args).execute_payouts(_today(args)))
+
+
+def cancel_payout(args: argparse.Namespace) -> int:
+    result = _wallets(args).cancel_payout(args.payout_id, _today(args))
+    _emit(args, "payouts", [result])
+    return 0 if result["status"] == "cancelled" else 1
 
 
 def fees(args: argparse.Namespace) -> int:

@@ -126,6 +126,32 @@ class BackOffice(MerchantOps):
             out.append(_iso({**p, "status": "paid" if r in ("ok", "exists") else f"failed:{r}", "paid_on": day}))
         return out
 
+    def cancel_payout(self, pid: str, day: dt.date) -> dict:
+        """N10: a payout order may be cancelled until the end of the business day before its execution
+        day; the reserved funds return to the available wallet, with no fee."""
+        c = W.payouts.c
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+            row = conn.execute(select(W.payouts).where(c.id == pid)).first()
+        if row is None:
+            return {"id": pid, "status": "not_found"}
+        p = dict(row._mapping)
+        m = self.merchant(p["mid"])
+        calendar = load_calendar((m.calendar if m else "") or (self.contract(m).calendar if m else "SA"))
+        last_day = p["due_on"] - dt.timedelta(days=1)
+        while not calendar.is_business_day(last_day) and last_day > p["scheduled_on"]:
+            last_day -= dt.timedelta(days=1)
+        if p["status"] not in ("scheduled", "held") or day > last_day:
+            return _iso({**p, "status": p["status"], "refused": "too late to cancel (N10)"})
+        void = self._t(id_from("payout-cancel", pid), 0, 0, 0, p["currency"], 0, F.VOID_PENDING_TRANSFER,
+                       pending_id=p["transfer_id"])
+
+        def cancelled(conn, results, booked) -> None:
+            if results[0] in ("ok", "exists"):
+                conn.execute(update(W.payouts).where(c.id == pid).values(status="cancelled"))
+
+        r = self.ledger.create_transfers([void], hook=cancelled)[0]
+        return _iso({**p, "status": "cancelled" if r in ("ok", "exists") else f"failed:{r}"})
+
     def _payout_status(self, pid: str, status: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(W.payouts).where(W.payouts.c.id == pid).values(status=status))

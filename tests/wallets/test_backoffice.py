@@ -142,3 +142,16 @@ def test_iqd_wallet_whole_unit_fee(wallets):
     o = wallets.purchase("iq1", card, IQD_M, "368", 1_234_567)
     assert o.fee == 22_000
     assert wallets.merchant_wallets(IQD_M)[0]["currency"] == "368"
+
+
+def test_payout_cancellation_window(wallets, card):
+    """N10: cancellable until the end of the business day before execution; funds return, no fee."""
+    wallets.purchase("p1", card, M5, "682", 10_000)
+    wallets.run_settlement(D(2026, 11, 26))
+    (p,) = wallets.schedule_payouts(D(2026, 11, 26), M5)  # due Tue 2026-12-01
+    assert wallets.cancel_payout(p["id"], D(2026, 12, 1))["refused"]
+    assert wallets.cancel_payout(p["id"], D(2026, 11, 30))["status"] == "cancelled"
+    assert wallets.merchant_wallets(M5)[0]["available"] == 9_830
+    assert wallets.execute_payouts(D(2026, 12, 2)) == []
+    assert wallets.cancel_payout("nope", D(2026, 11, 30))["status"] == "not_found"
+    assert audit(wallets.engine) == []
