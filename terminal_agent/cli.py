@@ -181,6 +181,9 @@ def cmd_interactive(args: argparse.Namespace) -> int:
 
     tid = args.tid or "POS00001"
     term = _terminal(args, tid)
+    from twisted.internet import threads
+
+    threads.blockingCallFromThread(term.reactor, lambda: defer_succeed(term.start_reversal_retry()))
     out = sys.stdout
     out.write(f"terminal {tid} ({term.profile.kind}) -> {term.profile.host}:{term.profile.port}\n{INTERACTIVE_HELP}\n")
     try:
@@ -229,6 +232,12 @@ def cmd_interactive(args: argparse.Namespace) -> int:
                 out.write(f"error: {exc}\n")
     finally:
         _close(term)
+
+
+def defer_succeed(value: Any) -> Any:
+    from twisted.internet import defer
+
+    return defer.succeed(value)
 
 
 def _ask_pin() -> str:

@@ -56,6 +56,8 @@ class Terminal:
         mac_key = mac_key or (profile.tak if profile.mac_required else None)
         self.mac_key = bytes.fromhex(mac_key) if mac_key else None
         self.client: IsoClient | None = None
+        self._flushing = False
+        self._retry_loop: Any = None
         self._recover_in_flight()
 
     # --- connection ------------------------------------------------------------------------------------
@@ -91,8 +93,23 @@ class Terminal:
             self.client = None
 
     def close(self) -> None:
+        if self._retry_loop is not None and self._retry_loop.running:
+            self._retry_loop.stop()
         self._drop_connection()
         self.state.unlock()
+
+    def start_reversal_retry(self, interval: float | None = None) -> None:
+        """Long-running agents: keep repeating queued reversals (0420) in the background until acknowledged."""
+        from twisted.internet.task import LoopingCall
+
+        def tick() -> defer.Deferred | None:
+            if not self.state.data.get("reversals"):
+                return None
+            return defer.ensureDeferred(self.flush_reversals(max_attempts=1))
+
+        self._retry_loop = LoopingCall(tick)
+        self._retry_loop.clock = self.reactor
+        self._retry_loop.start(interval or max(self.profile.reversal_interval, 1.0), now=False)
 
     # --- network management ------------------------------------------------------------------------------
     async def echo(self) -> TxnResult:
@@ -127,6 +144,8 @@ class Terminal:
         """purchase, cash, refund, balance or preauth with a card from `reader` (read in a worker thread)."""
         if kind == "cash" and self.profile.kind != "atm":
             raise ValueError("cash withdrawal is an ATM transaction (processing code 01)")
+        if self.profile.kind == "atm" and not pin:
+            raise ValueError("an ATM transaction needs the PIN")
         await self.flush_reversals(max_attempts=1)
         p = self.profile
         card, session = await threads.deferToThreadPool(
@@ -253,8 +272,15 @@ class Terminal:
 
     async def flush_reversals(self, max_attempts: int = 3) -> int:
         """Send every reversal still on disk; returns how many remain unacknowledged."""
-        for record in list(self.state.data.get("reversals", [])):
-            await self._send_reversal(record, max_attempts)
+        if self._flushing:  # the background retry is already at it
+            return len(self.state.data.get("reversals", []))
+        self._flushing = True
+        try:
+            for record in list(self.state.data.get("reversals", [])):
+                if record in self.state.data.get("reversals", []):
+                    await self._send_reversal(record, max_attempts)
+        finally:
+            self._flushing = False
         return len(self.state.data.get("reversals", []))
 
     async def reverse(self, stan: str | None = None) -> TxnResult:

@@ -26,9 +26,13 @@ def meaning(code: str | None) -> str:
     return MEANINGS.get(code, f"DECLINED ({code})")
 
 
+CURRENCIES = {"682": "SAR", "368": "IQD", "840": "USD", "978": "EUR", "784": "AED", "048": "BHD", "414": "KWD"}
+
+
 def money(minor: int | None, currency: str = "") -> str:
     if minor is None:
         return ""
+    currency = CURRENCIES.get(currency, currency)
     sign = "-" if minor < 0 else ""
     return f"{sign}{abs(minor) // 100}.{abs(minor) % 100:02d}" + (f" {currency}" if currency else "")
 

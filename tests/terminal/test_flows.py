@@ -258,3 +258,25 @@ def test_mac_terminal_sends_a_verifiable_field_64(call_in_reactor, reactor, host
         assert retail_mac(bytes.fromhex(tak), mac_input(req, "ascii87")).hex().upper() == req["64"]
     finally:
         term.close()
+
+
+def test_background_retry_repeats_0420_until_acknowledged(call_in_reactor, reactor, host, profiles, visa,
+                                                          tmp_path):
+    import time
+
+    term = make_terminal(reactor, host, profiles, tmp_path)
+    host.mode.update({"0200": "silent", "0400": "silent", "0420": "silent"})
+    try:
+        r = call_in_reactor(term.transact, "purchase", 100, open_reader(None, visa, "swipe").reader, "1234")
+        assert r.reversal == "pending"
+        call_in_reactor(term.start_reversal_retry, 0.1)
+        time.sleep(0.3)
+        host.mode.clear()                                            # the host comes back
+        deadline = time.monotonic() + 10
+        while term.state.pending_reversals():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        sent = [m["t"] for m in host.seen if m["t"] in ("0400", "0420")]
+        assert sent[0] == "0400" and set(sent[1:]) == {"0420"} and len(sent) >= 3
+    finally:
+        call_in_reactor(term.close)
