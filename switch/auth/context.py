@@ -42,6 +42,7 @@ class AuthContext:
     state: str | None = None  # what the journal records (approved, held, reversed ...)
     remote: bool = False
     emv: dict[str, Any] | None = None  # verified ARQC inputs and ARPC (arqc step)
+    usage: tuple | None = None  # limit-counter change (card_id, category, periods, amount, count)
     finished: bool = False  # set by a step that produced the whole answer (duplicate, remote issuer)
 
     @property

@@ -92,7 +92,7 @@ class RemoteIssuers:
                 acknowledged=False, created_at=datetime.now(UTC)))
 
     def pending(self) -> list[tuple[int, str, dict[str, str], int]]:
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
             rows = conn.execute(select(remote_reversals).where(remote_reversals.c.acknowledged.is_(False))
                                 .order_by(remote_reversals.c.id)).all()
         return [(r.id, r.issuer_id, json.loads(self.vault.decrypt(r.message)), r.attempts) for r in rows]
@@ -125,5 +125,5 @@ class RemoteIssuers:
     def _routes(self) -> dict[str, dict]:
         from switch.issuer.tables import issuers
 
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
             return {r.issuer_id: json.loads(r.route) for r in conn.execute(select(issuers)) if r.route}

@@ -122,7 +122,8 @@ def pin(ctx: AuthContext, s: Services) -> None:
                                   dec_table=iss.dec_table, pin_validation_data=ibm_validation_data(ctx.pan),
                                   check_length=len(card.pin_offset))
     if rc == "00":
-        s.store.pin_ok(card.card_id)
+        if card.pin_tries:
+            s.store.pin_ok(card.card_id)
         return None
     # 01 = PIN mismatch; 20 = the block does not decrypt to a valid format-0 block, which is what a wrong
     # key or a tampered block looks like: both count as a wrong PIN (an attacker cannot tell them apart).

@@ -33,10 +33,11 @@ def limits(ctx: AuthContext, s: Services) -> None:
 
 
 def _count_usage(ctx: AuthContext, s: Services, sign: int = 1, amount: int | None = None) -> None:
+    """Queue the limit-counter change; the journal writes it in the same transaction as the answer."""
     category = LIMIT_CATEGORY.get(ctx.txn_type)
     if ctx.card is not None and category:
-        s.store.add_usage(ctx.card.card_id, category, list(periods(ctx.now).values()),
-                          sign * (ctx.amount if amount is None else amount), sign)
+        ctx.usage = (ctx.card.card_id, category, list(periods(ctx.now).values()),
+                     sign * (ctx.amount if amount is None else amount), sign)
 
 
 def book(ctx: AuthContext, s: Services) -> None:

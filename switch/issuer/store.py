@@ -29,7 +29,7 @@ class IssuerStore:
 
     # -- reference data (cached: it changes only on fixtures load, which calls refresh) ----------------
     def refresh(self) -> None:
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
             self._issuers = {r.issuer_id: Issuer.from_row(r) for r in conn.execute(select(t.issuers))}
             self._products = {r.code: Product(r.code, r.issuer_id, r.scheme, r.pin_method, r.name or "")
                               for r in conn.execute(select(t.products))}
@@ -57,17 +57,17 @@ class IssuerStore:
 
     # -- cards ------------------------------------------------------------------------------------------
     def find_card(self, pan: str) -> Card | None:
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
             row = conn.execute(select(t.cards).where(t.cards.c.pan_hash == self.vault.lookup_hash(pan))).first()
         return Card.from_row(row, pan) if row else None
 
     def card_by_id(self, card_id: int) -> Card | None:
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
             row = conn.execute(select(t.cards).where(t.cards.c.card_id == card_id)).first()
         return Card.from_row(row, self.vault.decrypt(row.pan_enc)) if row else None
 
     def list_cards(self) -> list[Card]:
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
             rows = conn.execute(select(t.cards).order_by(t.cards.c.card_id)).all()
         return [Card.from_row(r, self.vault.decrypt(r.pan_enc)) for r in rows]
 
@@ -121,14 +121,14 @@ class IssuerStore:
 
     # -- terminals and merchants -------------------------------------------------------------------------
     def terminal(self, tid: str) -> Terminal | None:
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
             row = conn.execute(select(t.terminals).where(t.terminals.c.tid == tid)).first()
         return Terminal.from_row(row) if row else None
 
     def merchant(self, mid: str) -> Merchant | None:
         from switch.wallets.tables import merchants  # the ledger helper's table
 
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
             r = conn.execute(select(merchants).where(merchants.c.mid == mid)).first()
         if r is None:
             return None
@@ -138,7 +138,7 @@ class IssuerStore:
 
     # -- limit counters (N15) ------------------------------------------------------------------------------
     def usage(self, card_id: int, category: str, periods: list[str]) -> dict[str, tuple[int, int]]:
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
             rows = conn.execute(select(t.usage).where(and_(
                 t.usage.c.card_id == card_id, t.usage.c.category == category, t.usage.c.period.in_(periods))))
             return {r.period: (int(r.amount), int(r.count)) for r in rows}
@@ -155,11 +155,16 @@ class IssuerStore:
 
     def _add_usage(self, card_id: int, category: str, periods: list[str], amount: int, count: int) -> None:
         with self.engine.begin() as conn:
-            greatest = func.max if conn.dialect.name == "sqlite" else func.greatest
-            for period in periods:
-                key = and_(t.usage.c.card_id == card_id, t.usage.c.category == category, t.usage.c.period == period)
-                res = conn.execute(update(t.usage).where(key).values(
-                    amount=t.usage.c.amount + amount, count=greatest(t.usage.c.count + count, 0)))
-                if res.rowcount == 0:
-                    conn.execute(insert(t.usage).values(card_id=card_id, category=category, period=period,
-                                                        amount=max(amount, 0), count=max(count, 0)))
+            add_usage_in(conn, card_id, category, periods, amount, count)
+
+
+def add_usage_in(conn: Any, card_id: int, category: str, periods: list[str], amount: int, count: int) -> None:
+    """Counter update inside the caller's transaction (the journal adds it with the answer)."""
+    greatest = func.max if conn.dialect.name == "sqlite" else func.greatest
+    for period in periods:
+        key = and_(t.usage.c.card_id == card_id, t.usage.c.category == category, t.usage.c.period == period)
+        res = conn.execute(update(t.usage).where(key).values(
+            amount=t.usage.c.amount + amount, count=greatest(t.usage.c.count + count, 0)))
+        if res.rowcount == 0:
+            conn.execute(insert(t.usage).values(card_id=card_id, category=category, period=period,
+                                                amount=max(amount, 0), count=max(count, 0)))
