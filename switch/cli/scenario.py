@@ -70,6 +70,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"acqsim: {exc}\n")
     if args.tpdu is not None and (len(args.tpdu) != 10 or not all(c in "0123456789abcdefABCDEF" for c in args.tpdu)):
         raise CliError("--tpdu expects 10 hex characters")
+    from switch.wire import DialectError, Framing, load_dialect
+
+    try:
+        load_dialect(args.dialect)
+        Framing(args.framing, tpdu=args.tpdu is not None)
+    except (DialectError, ValueError) as exc:
+        raise CliError(str(exc)) from None
     scenarios = [s for s in loaded if not isinstance(s, ScenarioResult)]
     progress = None
     if not args.no_progress and not args.json:

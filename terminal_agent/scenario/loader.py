@@ -8,19 +8,24 @@ in a second instead of after a long run.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from switch.hostsim.yamlmarks import ConfigError, LDict, LList, load_file
 from terminal_agent.scenario import fixtures as fx
+from terminal_agent.scenario.checks import (
+    ENTRIES,
+    FIELD_RE,
+    check_expect,
+    check_fields,
+    check_params,
+    parse_amount,
+)
 from terminal_agent.scenario.model import (
-    EXPECT_OPS,
     MESSAGE_KINDS,
     OUTCOMES,
     STEP_KINDS,
     Card,
-    Expectation,
     Scenario,
     Session,
     Step,
@@ -32,28 +37,10 @@ __all__ = ["ConfigError", "load_scenario", "parse_duration", "parse_amount"]
 _TOP_KEYS = ("name", "description", "tags", "include", "terminal", "cards", "variables", "timeout",
              "dialect", "framing", "target", "steps")
 _COMMON_STEP_KEYS = ("name", "id", "expect", "capture", "timeout", "repeat", "outcome")
-_CARD_TXN = ("card", "amount", "amount_minor", "pin", "entry", "fields", "currency", "arqc")
-_PARAM_KEYS: dict[str, tuple[str, ...]] = {
-    "purchase": _CARD_TXN, "refund": _CARD_TXN, "preauth": _CARD_TXN, "cash": _CARD_TXN,
-    "balance": _CARD_TXN, "transfer": _CARD_TXN + ("to_card",),
-    "reversal": ("original", "amount", "amount_minor", "fields", "advice"),
-    "completion": ("original", "amount", "amount_minor", "fields"),
-    "echo": ("fields",), "sign_on": ("fields",),
-    "batch_close": ("totals", "fields"),
-    "raw": ("mti", "fields", "defaults"),
-}
-_TOTAL_KEYS = ("credits", "credits_amount", "debits", "debits_amount", "credit_reversals",
-               "credit_reversals_amount", "debit_reversals", "debit_reversals_amount")
 _TERMINAL_KEYS = ("fixture", "tid", "mid", "currency", "kind", "tpk", "country", "acquirer", "fields")
 _CARD_KEYS = ("fixture", "pan", "expiry", "service_code", "pin", "track2", "icc_track2", "cvv", "psn", "scheme",
               "imk_ac", "entry")
-_ENTRIES = ("chip", "contactless", "magstripe", "manual", "fallback")
-_FIELD_RE = re.compile(r"^(?:[1-9][0-9]?|1[01][0-9]|12[0-8])$")
 _DUR_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)?\s*$")
-
-
-def has_var(value: Any) -> bool:
-    return isinstance(value, str) and "${" in value
 
 
 def parse_duration(value: Any) -> float:
@@ -63,18 +50,6 @@ def parse_duration(value: Any) -> float:
         raise ValueError(f"expected a duration like 500ms, 2s or 1.5 (seconds), got {value!r}")
     n = float(m.group(1))
     return {"ms": n / 1000, "s": n, None: n, "m": n * 60}[m.group(2)]
-
-
-def parse_amount(value: Any, exponent: int = 2) -> int:
-    """Major units ('12.34') -> minor units (1234). Raises ValueError."""
-    try:
-        d = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"expected an amount in major units like 12.34, got {value!r}") from None
-    minor = d.scaleb(exponent)
-    if minor != minor.to_integral_value() or minor < 0:
-        raise ValueError(f"amount {value!r} has more than {exponent} decimals or is negative")
-    return int(minor)
 
 
 class _Ctx:
@@ -203,7 +178,7 @@ def _terminal(node: Any) -> Terminal:
     if t.kind not in ("pos", "atm"):
         raise node.error("kind", "expected pos or atm")
     if node.get("fields") is not None:
-        t.extra = _fields(node, "fields")
+        t.extra = check_fields(node, "fields")
     return t
 
 
@@ -226,24 +201,9 @@ def _card(parent: dict, name: str, node: Any) -> Card:
         card.pan = str(node["pan"])
     if not card.pan.isdigit() or not 12 <= len(card.pan) <= 19:
         raise node.error("pan" if "pan" in node else "fixture", "PAN must be 12 to 19 digits")
-    if card.entry not in _ENTRIES:
-        raise node.error("entry", f"expected one of {', '.join(_ENTRIES)}")
+    if card.entry not in ENTRIES:
+        raise node.error("entry", f"expected one of {', '.join(ENTRIES)}")
     return card
-
-
-def _fields(node: LDict, key: str) -> dict[str, str]:
-    f = node[key]
-    if not isinstance(f, LDict):
-        raise node.error(key, "expected a mapping of field number -> value")
-    out: dict[str, Any] = {}
-    for k, v in f.items():
-        ks = str(k)
-        if ks != "t" and not _FIELD_RE.match(ks):
-            raise f.error(k, "expected a field number 1-128 or t (MTI)")
-        if isinstance(v, dict | list):
-            raise f.error(k, "expected a string value (or null to remove the field)")
-        out[ks] = None if v is None else str(v)
-    return out
 
 
 def _steps(node: LList, ctx: _Ctx) -> list[Step]:
@@ -287,11 +247,11 @@ def _step(parent: LList, index: int, item: Any, ctx: _Ctx) -> list[Step]:
     elif kind == "parallel":
         step.sessions = _sessions(item, ctx)
     else:
-        _check_params(item, kind, ctx)
+        check_params(item, kind, ctx.cards, ctx.ids)
     if item.get("expect") is not None:
         if kind not in MESSAGE_KINDS:
             raise item.error("expect", f"a {kind} step has no answer to check")
-        step.expect = _expect(item)
+        step.expect = check_expect(item)
     if item.get("capture") is not None:
         cap = item["capture"]
         if not isinstance(cap, LDict):
@@ -299,7 +259,7 @@ def _step(parent: LList, index: int, item: Any, ctx: _Ctx) -> list[Step]:
         for var, ref in cap.items():
             r = str(ref)
             fieldno = r.split(".", 1)[1] if r.startswith(("request.", "response.")) else r
-            if fieldno != "t" and not _FIELD_RE.match(fieldno):
+            if fieldno != "t" and not FIELD_RE.match(fieldno):
                 raise cap.error(var, "expected a field number, request.N or response.N")
             step.capture[str(var)] = r
     if step.id:
@@ -353,91 +313,3 @@ def _scoped(ctx: _Ctx) -> _Ctx:
     sub = _Ctx(ctx.file, ctx.stack)
     sub.cards, sub.ids = ctx.cards, set(ctx.ids)
     return sub
-
-
-def _check_params(item: LDict, kind: str, ctx: _Ctx) -> None:
-    p = item[kind]
-    if p is None:
-        p = LDict()
-        item[kind] = p
-    if not isinstance(p, LDict):
-        raise item.error(kind, f"expected a mapping of {kind} options ({', '.join(_PARAM_KEYS[kind])})")
-    p.allow(*_PARAM_KEYS[kind])
-    for key in ("card", "to_card"):
-        if p.get(key) is not None and not has_var(p[key]) and str(p[key]) not in ctx.cards:
-            raise p.error(key, f"unknown card {p[key]!r} (cards: {', '.join(ctx.cards) or 'none'})")
-    if kind in ("purchase", "refund", "preauth", "cash", "transfer") and p.get("card") is None:
-        raise p.error(None, f"a {kind} needs card:")
-    if kind == "balance" and p.get("card") is None:
-        raise p.error(None, "a balance inquiry needs card:")
-    if p.get("amount") is not None and p.get("amount_minor") is not None:
-        raise p.error("amount_minor", "give amount or amount_minor, not both")
-    if p.get("amount") is not None and not has_var(p["amount"]):
-        try:
-            parse_amount(p["amount"])
-        except ValueError as exc:
-            raise p.error("amount", str(exc)) from None
-    if p.get("amount_minor") is not None and not has_var(p["amount_minor"]) and not str(p["amount_minor"]).isdigit():
-        raise p.error("amount_minor", "expected a whole number of minor units")
-    if kind in ("purchase", "refund", "preauth", "cash", "transfer", "completion") and \
-            p.get("amount") is None and p.get("amount_minor") is None and kind != "completion":
-        raise p.error(None, f"a {kind} needs amount: (major units, 12.34) or amount_minor:")
-    if p.get("entry") is not None and p["entry"] not in _ENTRIES:
-        raise p.error("entry", f"expected one of {', '.join(_ENTRIES)}")
-    if p.get("pin") is not None and not isinstance(p["pin"], bool) and not has_var(p["pin"]) and \
-            not (str(p["pin"]).isdigit() and 4 <= len(str(p["pin"])) <= 12):
-        raise p.error("pin", "expected true, false or 4-12 digits")
-    if p.get("arqc") is not None and p["arqc"] not in ("good", "bad", "none"):
-        raise p.error("arqc", "expected good, bad or none")
-    if kind in ("reversal", "completion"):
-        orig = p.get("original")
-        if orig is None:
-            raise p.error(None, f"a {kind} needs original: (the id of an earlier step)")
-        if not has_var(orig) and str(orig) not in ctx.ids:
-            raise p.error("original", f"no earlier step with id {orig!r}")
-    if kind == "raw":
-        mti = p.get("mti")
-        if mti is None or not re.fullmatch(r"[0-9]{4}", str(mti)) and not has_var(mti):
-            raise p.error("mti" if "mti" in p else None, "a raw step needs mti: (4 digits)")
-    if kind == "batch_close" and p.get("totals") not in (None, "auto"):
-        t = p["totals"]
-        if not isinstance(t, LDict):
-            raise p.error("totals", "expected auto or a mapping of " + ", ".join(_TOTAL_KEYS))
-        t.allow(*_TOTAL_KEYS)
-    if p.get("fields") is not None:
-        p["fields"] = _fields(p, "fields")
-
-
-def _expect(item: LDict) -> list[Expectation]:
-    node = item["expect"]
-    if not isinstance(node, LDict):
-        raise item.error("expect", "expected a mapping of field -> expectation")
-    out = []
-    for k, spec in node.items():
-        fieldno = "t" if str(k) in ("t", "mti") else str(k)
-        if fieldno != "t" and not _FIELD_RE.match(fieldno):
-            raise node.error(k, "expected a field number 1-128 or mti")
-        line = node.line_of(k)
-        if not isinstance(spec, dict | list):
-            out.append(Expectation(fieldno, "equal", None if spec is None else str(spec), node.file, line))
-            continue
-        if not isinstance(spec, LDict) or len(spec) != 1:
-            raise node.error(k, f"expected a value or a mapping with one of: {', '.join(EXPECT_OPS)}")
-        (op, value), = spec.items()
-        if op not in EXPECT_OPS:
-            raise spec.error(op, f"unknown expectation (expected one of: {', '.join(EXPECT_OPS)})")
-        if op in ("present", "absent", "echo") and value is not True:
-            raise spec.error(op, "write it as `" + op + ": true`")
-        if op == "regex":
-            try:
-                re.compile(str(value))
-            except re.error as exc:
-                raise spec.error(op, f"bad regular expression: {exc}") from None
-        if op == "one_of":
-            if not isinstance(value, list) or not value:
-                raise spec.error(op, "expected a non-empty list")
-            value = [str(v) for v in value]
-        elif op in ("equal", "regex", "not"):
-            value = str(value)
-        out.append(Expectation(fieldno, op, value, node.file, line))
-    return out

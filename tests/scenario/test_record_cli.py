@@ -112,3 +112,32 @@ def test_cli_run_exit_codes_and_reports(sim_port, tmp_path):
     assert suites[1].find("testcase/error") is not None
     r = _acqsim("scenario", "run", str(tmp_path / "nope.yaml"), "--target", target)
     assert r.returncode == 2 and "no such file" in r.stderr
+
+
+def test_switch_recording_replays_as_a_scenario(call_in_reactor, tmp_path):
+    """Record and replay end to end: the lead's switch records a scenario's traffic (--record), the
+    recording becomes a scenario, and that scenario passes against the switch again."""
+    from twisted.internet import reactor
+
+    from terminal_agent.scenario import Runner
+    from tests.hostsim.simserver import start
+
+    traffic_path = tmp_path / "traffic.jsonl"
+    switch, port = start(call_in_reactor, None, record=str(traffic_path))
+    original = tmp_path / "original.yaml"
+    original.write_text(
+        "terminal: {fixture: POS00001}\ncards:\n  visa: {fixture: good-visa}\nsteps:\n  - echo:\n"
+        "  - purchase: {card: visa, amount: \"12.34\"}\n    id: sale\n  - reversal: {original: sale}\n"
+        "  - refund: {card: visa, amount: \"1.00\", entry: magstripe}\n")
+    first = call_in_reactor(Runner(reactor, "127.0.0.1", port).run_all, [load_scenario(original)])
+    assert first.passed
+    assert PAN not in traffic_path.read_text()
+    replay = tmp_path / "replay.yaml"
+    with open(replay, "w") as fh:
+        write_scenario(recording_to_scenario(read_recording(traffic_path), name="replay"), fh)
+    sc = load_scenario(replay)
+    assert [s.kind for s in sc.steps] == ["echo", "purchase", "reversal", "refund"]
+    assert sc.cards[sc.steps[1].params["card"]].pan == PAN  # mapped back to the fixture card by 6+4
+    second = call_in_reactor(Runner(reactor, "127.0.0.1", port).run_all, [sc])
+    assert second.passed, [s.failures for s in second.scenarios[0].steps]
+    call_in_reactor(switch.stop)
