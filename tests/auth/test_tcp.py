@@ -199,3 +199,40 @@ def test_mixed_run_ledger_audit_and_merchant_wallet(switch, tcp):
     now = sum(x["available"] + x["unsettled"] - x["receivable"] for x in w.merchant_wallets(mid))
     assert now - start == expected
     assert audit(switch["engine"]) == []
+
+
+def test_batch_close_0500_reconciliation(tcp):
+    """0500: terminal totals against the ledger's; 95 out of balance (nothing closed), then 00 in balance."""
+    amounts = (20000, 5000)
+    for amount in amounts:
+        assert tcp.ask(request("atm-card", proc="010000", tid="ATM00001", amount=amount))["39"] == "00"
+    close = {"t": "0500", "7": f7(), "11": "555001", "41": "ATM00001", "74": "0000000000", "76": "0000000002",
+             "86": "0" * 16, "88": f"{sum(amounts) - 1:016d}"}
+    resp = tcp.ask(close)
+    assert resp["t"] == "0510" and resp["39"] == "95" and int(resp["88"]) == sum(amounts)
+    resp = tcp.ask(dict(close, **{"11": "555002", "88": f"{sum(amounts):016d}"}))
+    assert resp["39"] == "00"
+
+
+def test_remote_issuer_approval_passes_through(switch, tcp, call_in_reactor):
+    class Approving(protocol.Protocol):
+        def dataReceived(self, data: bytes) -> None:
+            msg, _ = iso8583.decode(data[2:], SPEC)
+            assert "52" not in msg and "64" not in msg  # our terminal-link PIN block and MAC stay here
+            out = {"t": "0210", "11": msg["11"], "41": msg["41"], "39": "00", "38": "REM123"}
+            raw, _ = iso8583.encode(out, SPEC)
+            self.transport.write(struct.pack(">H", len(raw)) + bytes(raw))
+
+    from twisted.internet import reactor
+
+    port = call_in_reactor(reactor.listenTCP, 0, protocol.Factory.forProtocol(Approving), interface="127.0.0.1")
+    store = switch["handler"].services.store
+    issuer = store.issuer("REMOTEBANK")
+    saved = issuer.route
+    issuer.route = dict(saved, port=port.getHost().port)
+    try:
+        resp = tcp.ask(request("remote-issuer"))
+        assert resp["39"] == "00" and resp["38"] == "REM123"
+    finally:
+        issuer.route = saved
+        call_in_reactor(port.stopListening)
