@@ -137,7 +137,7 @@ def cmd_action(args: argparse.Namespace) -> int:
         _close(term)
 
 
-def _money(args: argparse.Namespace, term: Any, kind: str, amount: str | None, pin: str | None) -> Any:
+def _money(args: argparse.Namespace, term: Any, kind: str, amount: str | None, pin: Any) -> Any:
     from terminal_agent.api import call, parse_amount
     from terminal_agent.cards import find_card
     from terminal_agent.cardsource import open_reader
@@ -209,8 +209,7 @@ def cmd_interactive(args: argparse.Namespace) -> int:
                         raise ValueError(f"{cmd} AMOUNT")
                     out.write("PRESENT CARD\n")
                     out.flush()
-                    pin = args.pin or _ask_pin()
-                    _show(args, _money(args, term, cmd, rest[0] if rest else None, pin or None), term)
+                    _show(args, _money(args, term, cmd, rest[0] if rest else None, args.pin or _ask_pin), term)
                 elif cmd == "complete":
                     amount = parse_amount(rest[1]) if len(rest) > 1 else None
                     _show(args, call(term, term.completion, rest[0], amount), term)

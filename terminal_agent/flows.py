@@ -139,20 +139,24 @@ class Terminal:
         return res
 
     # --- financial flows --------------------------------------------------------------------------------
-    async def transact(self, kind: str, amount: int, reader: CardReader, pin: str | None = None,
-                       attempts: int = 3) -> TxnResult:
-        """purchase, cash, refund, balance or preauth with a card from `reader` (read in a worker thread)."""
+    async def transact(self, kind: str, amount: int, reader: CardReader,
+                       pin: str | Callable[[], str | None] | None = None, attempts: int = 3) -> TxnResult:
+        """purchase, cash, refund, balance or preauth with a card from `reader` (read in a worker thread).
+        `pin` is the PIN or a blocking callable asked once the card is read (a PIN pad prompt)."""
         if kind == "cash" and self.profile.kind != "atm":
             raise ValueError("cash withdrawal is an ATM transaction (processing code 01)")
-        if self.profile.kind == "atm" and not pin:
-            raise ValueError("an ATM transaction needs the PIN")
         await self.flush_reversals(max_attempts=1)
         p = self.profile
+        pool = self.reactor.getThreadPool()
         card, session = await threads.deferToThreadPool(
-            self.reactor, self.reactor.getThreadPool(), read_card_fields, reader, amount=amount,
+            self.reactor, pool, read_card_fields, reader, amount=amount,
             currency=p.currency, country=p.country, txn_type=messages.EMV_TYPE[kind],
             terminal_type=p.terminal_type, capabilities=p.emv_capabilities, attempts=attempts, notify=self.notify)
         try:
+            if callable(pin):
+                pin = await threads.deferToThreadPool(self.reactor, pool, pin) or None
+            if self.profile.kind == "atm" and not pin:
+                raise ValueError("an ATM transaction needs the PIN")
             pin_fields = self.pinpad.pin_block(pin, card.pan).fields if pin else None
             if pin:
                 self.state.save()  # the DUKPT counter moved on: never reuse a key
