@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.pool import StaticPool
 
 from switch.paths import default_data_dir
 
@@ -23,6 +24,8 @@ def open_database(url: str | None = None, data_dir: str | Path | None = None, *,
         directory = Path(data_dir) if data_dir else default_data_dir()
         directory.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{directory / SQLITE_FILE}"
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]  # psycopg 3 is the driver we ship
     if url.startswith("sqlite"):
         engine = _sqlite_engine(url)
     else:
@@ -35,7 +38,10 @@ def open_database(url: str | None = None, data_dir: str | Path | None = None, *,
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    # An in-memory database exists once per connection: share one connection between threads.
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
+                           poolclass=StaticPool if memory else None)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
