@@ -27,7 +27,9 @@ def switch(tmp_path_factory, reactor, call_in_reactor):
     hsm = Hsm()
     engine = open_database(None, tmp_path_factory.mktemp("e2e"))
     load_all(engine, hsm)
-    sw = Switch()
+    from switch.auth.keychange import build_key_change
+
+    sw = Switch(key_change=build_key_change(engine, hsm, reactor))
     handler = call_in_reactor(register_authorizer, sw.router, engine, hsm, {}, reactor=reactor)
     _, port = call_in_reactor(sw.listen, reactor, ListenerConfig(port=0))
     # one terminal state directory for the module: a terminal never reuses a STAN with the same switch
@@ -87,5 +89,19 @@ def test_void_and_batch_close(call_in_reactor, reactor, switch, tmp_path):
         assert call_in_reactor(term.reverse, timeout=30).approved
         close = call_in_reactor(term.batch_close, timeout=30)
         assert close.response_code is not None, close.to_json()
+    finally:
+        term.close()
+
+
+def test_key_change_then_mac_terminal_purchase(call_in_reactor, reactor, switch, tmp_path):
+    """POS00002 MACs every request (field 64); its TPK is replaced by a key change at sign-on."""
+    term = terminal(reactor, switch, "POS00002", tmp_path)
+    try:
+        assert term.mac_key is not None
+        signed = call_in_reactor(term.sign_on, timeout=30)
+        assert signed.approved and signed.details.get("tpk_kcv"), signed.to_json()
+        r = call_in_reactor(term.transact, "purchase", 1500, open_reader(None, find_card("4761739001010010"),
+                                                                         "chip").reader, "1234", timeout=30)
+        assert r.approved and r.issuer_authenticated is True, r.to_json()
     finally:
         term.close()
