@@ -64,7 +64,7 @@ def build_services(engine: Engine, hsm: Any, config: dict | None = None, *, fund
         from switch.auth.wallets_funds import WalletsFunds
 
         funds = WalletsFunds(engine, config)
-    remote = RemoteIssuers(reactor, engine, vault) if reactor is not None else None
+    remote = RemoteIssuers(reactor, engine, vault, hsm=hsm) if reactor is not None else None
     return Services(store=IssuerStore(engine, vault), hsm=hsm, funds=funds, journal=Journal(engine, vault),
                     policy=Policy.from_fixtures(fx, config), remote=remote)
 

@@ -20,15 +20,17 @@ from switch.issuer.pan import PanVault, mask_pan
 from switch.issuer.tables import remote_reversals
 from switch.wire import ConnectionClosed, IsoClient, RequestTimeout
 
-# Never forwarded: the terminal-link MAC, and the PIN block (under our TPK; a zone PIN key per route is
-# not modelled yet, so remote issuers get card-present data without PIN).
-DROP_FIELDS = ("52", "53", "64", "128")
+# Never forwarded as received: the terminal-link MAC and KSN, and the PIN block, which is under the
+# terminal's key - it goes out translated to the route's zone PIN key (ZPK), or not at all.
+DROP_FIELDS = ("52", "53", "62", "64", "128")
 REVERSAL_FIELDS = ("2", "3", "4", "7", "11", "12", "13", "22", "32", "37", "41", "42", "49")
 
 
 class RemoteIssuers:
-    def __init__(self, reactor: Any, engine: Engine, vault: PanVault, retry_interval: float = 5.0) -> None:
+    def __init__(self, reactor: Any, engine: Engine, vault: PanVault, retry_interval: float = 5.0,
+                 hsm: Any = None) -> None:
         self.reactor = reactor
+        self.hsm = hsm
         self.engine = engine
         self.vault = vault
         self._clients: dict[tuple, IsoClient] = {}
@@ -68,6 +70,11 @@ class RemoteIssuers:
     def forward(self, ctx: AuthContext) -> dict[str, str]:
         route = ctx.issuer.route or {}
         msg = {k: v for k, v in ctx.request.items() if k not in DROP_FIELDS}
+        if ctx.request.get("52") and route.get("zpk") and self.hsm is not None:
+            block = self._translate_pin(ctx, route["zpk"])
+            if block is None:
+                return {"39": "96", "_reason": "PIN translation to the issuer zone key failed"}
+            msg["52"] = block
         try:
             return threads.blockingCallFromThread(self.reactor, self._send, route, msg)
         except (RequestTimeout, ConnectionClosed, OSError, defer.CancelledError) as exc:
@@ -77,6 +84,20 @@ class RemoteIssuers:
         self.queue_reversal(ctx.issuer.issuer_id, ctx.request)
         log.warning("%s; reversal queued for %s", reason, mask_pan(ctx.pan))
         return {"39": "91", "_reason": reason}
+
+    def _translate_pin(self, ctx: AuthContext, zpk: str) -> str | None:
+        """PIN block from the terminal's TPK (or DUKPT key) to the route's ZPK, inside the HSM (CA / G0)."""
+        term = ctx.terminal
+        if term is None:
+            return None
+        if term.bdk:
+            ksn = ctx.request.get("53", "").rjust(20, "F")
+            rc, block = self.hsm.translate_dukpt_pin(bdk=term.bdk, zpk=zpk, ksn=ksn, pin_block=ctx.request["52"],
+                                                     pan=ctx.pan)
+        else:
+            rc, block = self.hsm.translate_pin_tpk_to_zpk(tpk=term.tpk, zpk=zpk, pin_block=ctx.request["52"],
+                                                          pan=ctx.pan)
+        return block if rc == "00" else None
 
     def queue_reversal(self, issuer_id: str, request: dict[str, str]) -> None:
         """A 0420 advice for a request the issuer may have approved without our knowing (timeout)."""

@@ -123,6 +123,14 @@ def load_into(engine: Engine, hsm: Any, fx: Fixtures, accounts: Any, vault: PanV
     def lmk(clear: str | None, key_type: str) -> str | None:
         return hsm.import_clear_key(clear, key_type, "U")[0] if clear else None
 
+    def route_json(route: dict | None) -> str | None:
+        if not route:
+            return None
+        route = dict(route)
+        if route.get("zpk"):  # zone PIN key shared with the remote issuer: stored under the LMK only
+            route["zpk"] = lmk(route["zpk"], "ZPK")
+        return json.dumps(route)
+
     counts = {"issuers": 0, "cards": 0, "terminals": 0}
     with engine.begin() as conn:
         for table in (t.bin_ranges, t.products, t.issuers, t.terminals):
@@ -134,7 +142,7 @@ def load_into(engine: Engine, hsm: Any, fx: Fixtures, accounts: Any, vault: PanV
                 cvk=lmk(keys.get("cvk"), "CVK"), pvk=lmk(keys.get("pvk"), "PVK"),
                 imk_ac=lmk(keys.get("imk_ac"), "MK-AC"), pvki=str(keys.get("pvki", "1")),
                 dec_table=str(keys.get("dec_table", "0123456789012345")),
-                route=json.dumps(iss["route"]) if iss.get("route") else None))
+                route=route_json(iss.get("route"))))
             for p in iss.get("products", ()):
                 conn.execute(insert(t.products).values(code=p["code"], issuer_id=iss["id"], scheme=p["scheme"],
                                                        pin_method=p["pin_method"], name=p.get("name")))

@@ -298,3 +298,28 @@ def test_service_code_restrictions(world):
         pos = dict(msg, **{"3": "000000", "41": "POS00001", "42": "000000000000001", "11": "9" + msg["11"][1:]})
         pos["52"] = pin_block("1234", pan)
         assert run(world, pos)[0]["39"] == ("00" if sc == "202" else "57")
+
+
+def test_key_change_installs_a_new_tpk(world, hsm):
+    """0800/101: field 48 = new TPK under the TMK + KCV; afterwards PIN blocks under the new key verify
+    and blocks under the old key count as wrong PINs."""
+    from switch.auth.keychange import change_terminal_key
+    from tests.auth.harness import FX, tdes_ecb
+
+    _, s, _ = world
+    answer = change_terminal_key(s.store.engine, hsm, "POS00001")
+    assert answer["39"] == "00" and len(answer["48"]) == 38
+    tmk = FX.keys["terminals"]["POS00001"]["tmk"]
+    k = bytes.fromhex(tmk)
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+    dec = Cipher(TripleDES(k + k[:8]), modes.ECB()).decryptor()
+    new_tpk = (dec.update(bytes.fromhex(answer["48"][:32])) + dec.finalize()).hex().upper()
+    from psec import pinblock
+
+    pan = card("good-visa")["pan"]
+    block = tdes_ecb(new_tpk, pinblock.encode_pinblock_iso_0("1234", pan)).hex().upper()
+    assert run(world, request("good-visa", **{"52": block}))[0]["39"] == "00"
+    assert run(world, request("good-visa"))[0]["39"] == "55"  # old key
+    assert change_terminal_key(s.store.engine, hsm, "NOSUCH01")["39"] == "58"

@@ -13,7 +13,7 @@ import time
 import iso8583
 import pytest
 from iso8583.specs import default_ascii
-from sqlalchemy import update
+from sqlalchemy import select, update
 from twisted.internet import protocol
 
 from switch.auth import register_authorizer
@@ -65,8 +65,9 @@ def switch(tmp_path_factory, reactor, call_in_reactor):
     silent = protocol.Factory.forProtocol(SilentIssuer)
     silent.received = []
     silent_port = call_in_reactor(reactor.listenTCP, 0, silent, interface="127.0.0.1")
-    route = {"host": "127.0.0.1", "port": silent_port.getHost().port, "dialect": "ascii87", "framing": "len2",
-             "timeout": 0.5}
+    with engine.connect() as conn:
+        route = json.loads(conn.execute(select(issuers.c.route).where(issuers.c.issuer_id == "REMOTEBANK")).scalar())
+    route.update(port=silent_port.getHost().port, timeout=0.5)  # keeps the ZPK (under the LMK)
     with engine.begin() as conn:
         conn.execute(update(issuers).where(issuers.c.issuer_id == "REMOTEBANK").values(route=json.dumps(route)))
         # 96: POS00003's BDK cryptogram damaged in the database -> the HSM refuses the key (system error).
@@ -215,10 +216,14 @@ def test_batch_close_0500_reconciliation(tcp):
 
 
 def test_remote_issuer_approval_passes_through(switch, tcp, call_in_reactor):
+    """Approval from the remote host comes back as is; the PIN block goes out under the route's ZPK."""
+    seen: list = []
+
     class Approving(protocol.Protocol):
         def dataReceived(self, data: bytes) -> None:
             msg, _ = iso8583.decode(data[2:], SPEC)
-            assert "52" not in msg and "64" not in msg  # our terminal-link PIN block and MAC stay here
+            assert "64" not in msg  # the terminal-link MAC stays here
+            seen.append(msg.get("52"))
             out = {"t": "0210", "11": msg["11"], "41": msg["41"], "39": "00", "38": "REM123"}
             raw, _ = iso8583.encode(out, SPEC)
             self.transport.write(struct.pack(">H", len(raw)) + bytes(raw))
@@ -233,6 +238,13 @@ def test_remote_issuer_approval_passes_through(switch, tcp, call_in_reactor):
     try:
         resp = tcp.ask(request("remote-issuer"))
         assert resp["39"] == "00" and resp["38"] == "REM123"
+        from psec import pinblock
+
+        from tests.auth.harness import FX, tdes_ecb
+
+        zpk = FX.issuers[1]["route"]["zpk"]
+        pan = card("remote-issuer")["pan"]
+        assert seen == [tdes_ecb(zpk, pinblock.encode_pinblock_iso_0("1234", pan)).hex().upper()]
     finally:
         issuer.route = saved
         call_in_reactor(port.stopListening)
