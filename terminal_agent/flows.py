@@ -253,9 +253,12 @@ class Terminal:
         record = self._queue_reversal(original, reason)
         done = await self._send_reversal(record, max_attempts=3)
         res.reversal = "acknowledged" if done else "pending"
+        if record.get("answer_rc"):
+            res.details["reversal_rc"] = record["answer_rc"]
 
     async def _send_reversal(self, record: dict[str, Any], max_attempts: int) -> bool:
-        """0400 first, then 0420 repeats; True once the host acknowledged (any 0410/0430 answer)."""
+        """0400 first, then 0420 repeats; True once the host acknowledged. Any 0410/0430 is an acknowledgement
+        except 91/96 (issuer or system unavailable): those mean "not done yet, send it again"."""
         for _ in range(max_attempts):
             msg = self.state.unseal(record["msg"])
             if record["attempts"] > 0 and msg["t"] == "0400":
@@ -265,6 +268,8 @@ class Terminal:
             self.state.save()
             answer = await self.exchange(msg)
             if answer is not None:
+                record["answer_rc"] = answer.get("39")
+            if answer is not None and answer.get("39") not in ("91", "96"):
                 self.state.data["reversals"] = [r for r in self.state.data.get("reversals", []) if r is not record]
                 for e in self.state.data.get("journal", []):
                     if e["stan"] == record["original_stan"]:
@@ -300,11 +305,12 @@ class Terminal:
             original["37"] = e["rrn"]
         record = self._queue_reversal(original, reason="merchant void")
         done = await self._send_reversal(record, max_attempts=3)
+        rc = record.get("answer_rc")
         res = TxnResult(kind="reversal", tid=self.profile.tid, stan=self.state.unseal(record["msg"])["11"],
                         amount=e["amount"], currency=self.profile.currency, masked_pan=e.get("pan"),
-                        response_code="00" if done else None, approved=done, rrn=e.get("rrn"),
+                        response_code=rc, approved=done and rc == "00", rrn=e.get("rrn"),
                         reversal="acknowledged" if done else "pending",
-                        message="REVERSED" if done else "REVERSAL PENDING")
+                        message="REVERSED" if done and rc == "00" else (meaning(rc) if done else "REVERSAL PENDING"))
         return res
 
     # --- batch ------------------------------------------------------------------------------------------

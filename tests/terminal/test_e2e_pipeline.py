@@ -22,6 +22,9 @@ except ImportError as exc:  # the pipeline is another helper's work in progress
     pytest.skip(f"switch pipeline not importable: {exc}", allow_module_level=True)
 
 
+switch_state: dict = {}
+
+
 @pytest.fixture(scope="module")
 def switch(tmp_path_factory, reactor, call_in_reactor):
     hsm = Hsm()
@@ -33,6 +36,7 @@ def switch(tmp_path_factory, reactor, call_in_reactor):
     handler = call_in_reactor(register_authorizer, sw.router, engine, hsm, {}, reactor=reactor)
     _, port = call_in_reactor(sw.listen, reactor, ListenerConfig(port=0))
     # one terminal state directory for the module: a terminal never reuses a STAN with the same switch
+    switch_state["handler"], switch_state["engine"] = handler, engine
     yield port, tmp_path_factory.mktemp("terminals")
     call_in_reactor(sw.stop)
     handler.lanes.stop()
@@ -105,3 +109,31 @@ def test_key_change_then_mac_terminal_purchase(call_in_reactor, reactor, switch,
         assert r.approved and r.issuer_authenticated is True, r.to_json()
     finally:
         term.close()
+
+
+def test_lost_answer_is_reversed_in_the_ledger(call_in_reactor, reactor, switch, tmp_path):
+    """The pipeline books the sale but its answer is lost on the way back: the terminal's automatic 0400 is
+    matched to it by field 90 and reversed (the pipeline answers 00, not 25 'original not found')."""
+    from twisted.internet import defer
+
+    handler = switch_state["handler"]
+    lossy = Switch()
+
+    def lose_answer(request, ctx):
+        handler(request, ctx)            # booked by the real pipeline ...
+        return defer.Deferred()          # ... but the answer never reaches the terminal
+
+    lossy.router.register("0200", None, lose_answer)
+    for mti in ("0400", "0420"):
+        lossy.router.register(mti, None, handler)
+    _, port = call_in_reactor(lossy.listen, reactor, ListenerConfig(port=0))
+    term = terminal(reactor, (port, switch[1]), "POS00001", tmp_path)
+    term.profile.timeout = 2.0
+    try:
+        r = call_in_reactor(term.transact, "purchase", 3300, open_reader(None, find_card("4761739001010010"),
+                                                                         "chip").reader, "1234", timeout=30)
+        assert r.response_code is None and r.reversal == "acknowledged", r.to_json()
+        assert r.details.get("reversal_rc") == "00", r.to_json()
+    finally:
+        term.close()
+        call_in_reactor(lossy.stop)
