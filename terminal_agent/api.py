@@ -71,12 +71,13 @@ def default_data_dir() -> Path:
 def open_terminal(tid: str, *, host: str | None = None, port: int | None = None, dialect: str | None = None,
                   framing: str | None = None, data_dir: str | Path | None = None,
                   profile: TerminalProfile | None = None, fixtures: str | Path | None = None,
-                  timeout: float | None = None, notify: Any = None) -> Terminal:
-    """A Terminal for `tid` (profile from fixtures unless given), bound to the reactor thread."""
+                  timeout: float | None = None, notify: Any = None, durable: bool = True) -> Terminal:
+    """A Terminal for `tid` (profile from fixtures unless given), bound to the reactor thread.
+    `durable=False` skips fsync of the state file (load generators)."""
     reactor = ensure_reactor()
     prof = profile or find_profile(tid, fixtures)
     prof = prof.with_overrides(host=host, port=port, dialect=dialect, framing=framing, timeout=timeout)
-    return Terminal(prof, data_dir=data_dir or default_data_dir(), reactor=reactor, notify=notify)
+    return Terminal(prof, data_dir=data_dir or default_data_dir(), reactor=reactor, notify=notify, durable=durable)
 
 
 def call(terminal: Terminal, coro_fn: Any, *args: Any, **kw: Any) -> Any:

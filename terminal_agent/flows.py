@@ -39,7 +39,8 @@ REVERSIBLE = ("purchase", "cash", "refund", "preauth", "completion")
 
 class Terminal:
     def __init__(self, profile: TerminalProfile, *, data_dir: str | Path, reactor: Any = None,
-                 notify: Callable[[str], None] | None = None, mac_key: str | None = None) -> None:
+                 notify: Callable[[str], None] | None = None, mac_key: str | None = None,
+                 durable: bool = True) -> None:
         if reactor is None:
             from twisted.internet import reactor as _reactor
 
@@ -47,7 +48,7 @@ class Terminal:
         self.profile, self.reactor, self.notify = profile, reactor, notify or (lambda text: None)
         self.dialect = load_dialect(profile.dialect)
         device_key = bytes.fromhex(profile.tmk) if profile.tmk else None
-        self.state = TerminalState.open(data_dir, profile.tid.strip(), device_key)
+        self.state = TerminalState.open(data_dir, profile.tid.strip(), device_key, durable)
         self.state.lock()
         ksn_size = _field_digits(self.dialect, "53", (20, 16))
         self.pinpad = PinPad(mode=profile.pin_mode, tmk=profile.tmk, tpk=profile.tpk, bdk=profile.bdk,

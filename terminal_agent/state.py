@@ -34,8 +34,10 @@ def _empty() -> dict[str, Any]:
 class TerminalState:
     """Load with `TerminalState.open(data_dir, tid, device_key)`; mutate `.data`; call `save()`."""
 
-    def __init__(self, path: Path, device_key: bytes | None) -> None:
+    def __init__(self, path: Path, device_key: bytes | None, durable: bool = True) -> None:
         self.path = path
+        self.durable = durable  # False: atomic rename without fsync (load generators; a crash may lose the
+        #                         last writes but never tears the file)
         self.data: dict[str, Any] = _empty()
         self._lock_fd: int | None = None
         self._aead = AESGCM(HKDF(hashes.SHA256(), 32, b"acqsim-terminal", b"state-file").derive(device_key)) \
@@ -44,12 +46,13 @@ class TerminalState:
             self.data.update(json.loads(path.read_text(encoding="utf-8") or "{}"))
 
     @classmethod
-    def open(cls, data_dir: str | Path, tid: str, device_key: bytes | None = None) -> TerminalState:
+    def open(cls, data_dir: str | Path, tid: str, device_key: bytes | None = None,
+             durable: bool = True) -> TerminalState:
         folder = Path(data_dir) / "terminals"
         folder.mkdir(parents=True, exist_ok=True)
         if device_key is None:
             device_key = _local_device_key(folder)
-        return cls(folder / f"{tid}.json", device_key)
+        return cls(folder / f"{tid}.json", device_key, durable)
 
     # --- locking: one agent per terminal at a time --------------------------------------------------
     def lock(self) -> None:
@@ -88,7 +91,8 @@ class TerminalState:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(self.data, f, indent=1, sort_keys=True)
                 f.flush()
-                os.fsync(f.fileno())
+                if self.durable:
+                    os.fsync(f.fileno())
             os.replace(tmp, self.path)
         except BaseException:
             try:
@@ -96,6 +100,8 @@ class TerminalState:
             except OSError:
                 pass
             raise
+        if not self.durable:
+            return
         dfd = os.open(self.path.parent, os.O_RDONLY)
         try:
             os.fsync(dfd)
