@@ -74,3 +74,23 @@ def test_interactive_reads_a_real_port_by_path(capsys, host, tmp_path, monkeypat
     assert code == 0
     assert out.out.count("*** APPROVED ***") == 3 and "BAD READ (LRC)" in out.err
     assert "'debit_amount': 250" in out.out
+
+
+def test_blocking_api_run_transaction(host, tmp_path):
+    from terminal_agent.api import call, open_terminal, parse_amount, run_transaction
+
+    r = run_transaction("purchase", tid="POS00001", host="127.0.0.1", port=host.port, card="4761739001010010",
+                        amount="12.34", pin="1234", entry="contactless", reader="emulated", fixtures=FIXTURES,
+                        data_dir=tmp_path)
+    assert r.approved and r.amount == 1234 and r.entry == "contactless"
+    assert run_transaction("echo", tid="POS00001", port=host.port, fixtures=FIXTURES, data_dir=tmp_path).approved
+    term = open_terminal("POS00001", port=host.port, fixtures=FIXTURES, data_dir=tmp_path, durable=False)
+    try:
+        assert call(term, term.batch_close).approved
+    finally:
+        from twisted.internet import defer, threads
+
+        threads.blockingCallFromThread(term.reactor, lambda: defer.succeed(term.close()))
+    assert parse_amount("12.3") == 1230 and parse_amount(5) == 5
+    with pytest.raises(ValueError):
+        parse_amount("1.234")
