@@ -6,7 +6,10 @@ from __future__ import annotations
 # 10 source key (first key) parity error; 11 destination key / PVK parity error; 14 error in PIN under LMK;
 # 15 error in input data; 20 PIN block does not contain valid values; 23 invalid PIN block format code;
 # 24 PIN fewer than 4 or more than 12 digits; 26 invalid key scheme; 27 key not double length / wrong length;
-# 68 command not recognised (disabled); 80 data length error (B2); A1 key block (TR-31) error.
+# 68 command not recognised (disabled); 80 data length error; 81 zero-length data (KQ); 83 key block
+# format error, 84 key block check value (MAC) error, BD incompatible key types (TR-31).
+# M0/M2/M6/M8 use their own field codes: 02 mode, 03 input format, 04 output format / MAC algorithm,
+# 05 key type, 06 message length, 09 padding method; KQ: 04 mode, 05 scheme ID.
 OK = "00"
 VERIFICATION_FAILED = "01"
 

@@ -70,9 +70,10 @@ def tr31_unwrap(kbpk: bytes, block: str, key_type: str) -> bytes:
     try:
         header, key = tr31.unwrap(kbpk, block)
     except (tr31.HeaderError, tr31.KeyBlockError, ValueError) as exc:
-        raise HsmError("A1" if "MAC" in str(exc) else "15", f"TR-31: {exc}") from None
+        # 84: key block check value (MAC) error; 83: key block format error
+        raise HsmError("84" if "MAC" in str(exc) else "83", f"TR-31: {exc}") from None
     if header.key_usage not in TR31_ACCEPT.get(key_type, {header.key_usage}):
-        raise HsmError("A1", "TR-31 key usage does not match the key type")
+        raise HsmError("BD", "TR-31 key usage does not match the key type")
     if header.algorithm not in ("T", "D"):
-        raise HsmError("A1", "TR-31 algorithm is not DES")
+        raise HsmError("BD", "TR-31 algorithm is not DES")
     return key

@@ -94,10 +94,12 @@ def fw(hsm, r: Reader) -> str:
 @command("KQ")
 def kq(hsm, r: Reader) -> bytes:
     """ARQC verification and/or ARPC generation (modes 0/1/2; scheme 0 Visa, 1 Europay/MasterCard)."""
-    mode = r.num(1)
-    scheme_id = r.num(1)
-    if mode not in "012" or scheme_id not in emv.SCHEMES:
-        raise HsmError("15", "mode or scheme")
+    mode = r.text(1)
+    scheme_id = r.text(1)
+    if mode not in ("0", "1", "2"):
+        raise HsmError("04", "invalid mode")
+    if scheme_id not in emv.SCHEMES:
+        raise HsmError("05", "unrecognised scheme ID")
     imk = hsm.key(r.key(32, "UX"), "MK-AC")
     pan_psn = r.raw(8).hex().upper()
     if not pan_psn.isdigit():
@@ -107,7 +109,9 @@ def kq(hsm, r: Reader) -> bytes:
     if mode in "01":
         n = int(r.hex(2), 16)
         if n == 0:
-            raise HsmError("15", "transaction data length")
+            raise HsmError("81", "zero-length transaction data")
+        if n > r.remaining():
+            raise HsmError("80", "transaction data length error")
         data = r.raw(n)
         if r.text(1) != ";":
             raise HsmError("15", "delimiter")

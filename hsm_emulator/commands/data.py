@@ -8,7 +8,6 @@ import hmac
 from hsm_emulator import dukpt
 from hsm_emulator.commands import Reader, command
 from hsm_emulator.errors import HsmError
-from hsm_emulator.lmk import key_type_code
 from hsm_emulator.mac import iso9797_mac
 from hsm_emulator.primitives import des_cbc_decrypt, des_cbc_encrypt, des_decrypt, des_encrypt
 
@@ -17,7 +16,13 @@ _MAC_KEY_TYPES = {"003", "008"}
 
 
 def _message(r: Reader, fmt: str) -> bytes:
-    n = int(r.hex(4), 16)
+    length = r.text(4)
+    try:
+        n = int(length, 16)
+    except ValueError:
+        raise HsmError("06", "invalid message length") from None
+    if n > r.remaining():
+        raise HsmError("06", "invalid message length")
     raw = r.raw(n)
     if fmt == "0":
         return raw
@@ -28,21 +33,21 @@ def _message(r: Reader, fmt: str) -> bytes:
             raise HsmError("15", "hex message") from None
     if fmt == "2":
         return raw
-    raise HsmError("15", "input format flag")
+    raise HsmError("03", "invalid input format flag")
 
 
 def _out(data: bytes, fmt: str) -> bytes:
     if fmt == "1":
         return data.hex().upper().encode()
-    if fmt in "02":
+    if fmt in ("0", "2"):
         return data
-    raise HsmError("15", "output format flag")
+    raise HsmError("04", "invalid output format flag")
 
 
 def _data_key(hsm, r: Reader) -> tuple[bytes, bool]:
-    key_type = key_type_code(r.hex(3))
+    key_type = r.text(3).upper()
     if key_type not in _DATA_KEY_TYPES:
-        raise HsmError("04", "invalid key type for data encryption")
+        raise HsmError("05", "invalid key type for data encryption")
     key = hsm.key(r.key(16), key_type)
     if key_type in ("009", "609", "809"):  # DUKPT: the transaction's data key from the BDK and the KSN
         desc = r.hex(3)
@@ -53,15 +58,19 @@ def _data_key(hsm, r: Reader) -> tuple[bytes, bool]:
 
 
 def _crypt(hsm, r: Reader, encrypt: bool) -> bytes:
-    mode = r.num(2)
-    in_fmt, out_fmt = r.num(1), r.num(1)
+    mode = r.text(2)
+    in_fmt, out_fmt = r.text(1), r.text(1)
     if mode not in ("00", "01"):
-        raise HsmError("15", "only ECB (00) and CBC (01) are supported")
+        raise HsmError("02", "invalid mode flag: ECB (00) and CBC (01) are supported")
+    if in_fmt not in ("0", "1", "2"):
+        raise HsmError("03", "invalid input format flag")
+    if out_fmt not in ("0", "1", "2"):
+        raise HsmError("04", "invalid output format flag")
     key, _ = _data_key(hsm, r)
     iv = bytes.fromhex(r.hex(16)) if mode == "01" else b""
     data = _message(r, in_fmt)
     if not data or len(data) % 8:
-        raise HsmError("15", "message must be a multiple of 8 bytes")
+        raise HsmError("06", "message must be a multiple of 8 bytes")
     if mode == "00":
         result = des_encrypt(key, data) if encrypt else des_decrypt(key, data)
         return f"{len(_out(result, out_fmt)):04X}".encode() + _out(result, out_fmt)
@@ -84,14 +93,20 @@ def m2(hsm, r: Reader) -> bytes:
 
 
 def _mac(hsm, r: Reader) -> tuple[str, str]:
-    mode, in_fmt, size, alg, padding = (r.num(1) for _ in range(5))
+    mode, in_fmt, size, alg, padding = (r.text(1) for _ in range(5))
     if mode != "0":
-        raise HsmError("05", "only single-block messages (mode 0) are supported")
-    if size not in "01" or alg not in "13" or padding not in "0123":
-        raise HsmError("15", "MAC size, algorithm or padding")
-    key_type = key_type_code(r.hex(3))
+        raise HsmError("02", "only single-block messages (mode 0) are supported")
+    if in_fmt not in ("0", "1", "2"):
+        raise HsmError("03", "invalid input format flag")
+    if alg not in ("1", "3"):
+        raise HsmError("04", "invalid MAC algorithm")
+    if padding not in ("0", "1", "2", "3"):
+        raise HsmError("09", "invalid padding method")
+    if size not in ("0", "1"):
+        raise HsmError("15", "invalid MAC size")
+    key_type = r.text(3).upper()
     if key_type not in _MAC_KEY_TYPES:
-        raise HsmError("04", "invalid key type for MAC")
+        raise HsmError("05", "invalid key type for MAC")
     key = hsm.key(r.key(16), key_type)
     data = _message(r, in_fmt)
     mac = iso9797_mac(key, data, int(alg), int(padding)).hex().upper()

@@ -10,7 +10,7 @@ from hsm_emulator.commands import Reader, command
 from hsm_emulator.errors import HsmError
 from hsm_emulator.keys import decrypt_under_zmk, encrypt_under_zmk, tr31_unwrap, tr31_wrap
 from hsm_emulator.lmk import PAIR_CODES, check_parity, kcv_hex, key_type_code
-from hsm_emulator.primitives import odd_parity
+from hsm_emulator.primitives import has_odd_parity, odd_parity
 
 _LEN = {"U": 16, "X": 16, "T": 24, "Y": 24, "Z": 8, "0": 8}
 
@@ -64,16 +64,17 @@ def a6(hsm, r: Reader) -> str:
         r.raw(1)
         head = r.peek(5)  # version id + 4-digit block length from the TR-31 header
         if len(head) < 5 or not head[1:].isdigit():
-            raise HsmError("15", "TR-31 header")
+            raise HsmError("83", "TR-31 header")
         clear = tr31_unwrap(zmk, r.text(int(head[1:])), key_type)
     else:
         clear = decrypt_under_zmk(zmk, r.key(16))
-    check_parity(clear, "11")
     scheme = _scheme(r)
     if r.optional(";"):  # optional: reserved field + ZMK scheme... ignored beyond the scheme character
         r.text(1)
     _skip_lmk_id(r)
-    return _lmk_out(hsm, clear, key_type, scheme) + kcv_hex(clear)
+    out = _lmk_out(hsm, clear, key_type, scheme) + kcv_hex(clear)
+    # A key parity error is advice only on import (error 01 with the key), per the host command reference.
+    return out if has_odd_parity(clear) else ("01", out)
 
 
 @command("A8")

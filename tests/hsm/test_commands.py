@@ -53,7 +53,7 @@ def test_tr31_export_import(run):
     bad = exported[4:-7] + ("0" if exported[-7] != "0" else "1")
     assert run("A6002" + ZMK + bad + "U")[2:4] != "00"
     mac_block = run("A8003" + ZMK + Hsm().import_clear_key(CLEAR, "TAK")[0] + "R")
-    assert run("A6001" + ZMK + mac_block[4:-6] + "U") == "A7A1"
+    assert run("A6001" + ZMK + mac_block[4:-6] + "U") == "A7BD"
 
 
 def test_tr31_export_with_header_fields(run):
@@ -85,8 +85,8 @@ def test_m6_m8_host(run, k):
     hexdata = data.hex().upper().encode()
     assert run(b"M6" + b"01131" + b"003" + k["TAK"].encode() + b"0030" + hexdata) == full
     assert run(b"M6" + b"00111" + b"003" + k["TAK"].encode() + b"0018" + data)[:4] == "M700"
-    assert run(b"M6" + b"00131" + b"001" + k["TAK"].encode() + b"0018" + data) == "M704"  # ZPK is no MAC key
-    assert run(b"M6" + b"10131" + b"003" + k["TAK"].encode() + b"0018" + data) == "M705"
+    assert run(b"M6" + b"00131" + b"001" + k["TAK"].encode() + b"0018" + data) == "M705"  # ZPK is no MAC key
+    assert run(b"M6" + b"10131" + b"003" + k["TAK"].encode() + b"0018" + data) == "M702"
 
 
 def test_m0_m2_round_trip(run, k):
@@ -98,7 +98,7 @@ def test_m0_m2_round_trip(run, k):
     assert cbc[24:40] == ecb[8:24] and cbc[24:40] != cbc[40:]
     dec = run("M2" + "01" + "11" + "00A" + k["ZEK"] + "0" * 16 + "0020" + cbc[24:])
     assert dec.endswith("0123456789ABCDEF" * 2)
-    assert run("M0" + "00" + "11" + "00A" + k["ZEK"] + "0004" + "0123") == "M115"
+    assert run("M0" + "00" + "11" + "00A" + k["ZEK"] + "0004" + "0123") == "M106"
 
 
 def test_pin_commands_host(run, k):
@@ -151,7 +151,7 @@ def test_kq_host_modes_and_binary_trailer(run, k):
     out = run((head % b"2") + arqc + b"00")
     assert out.encode("latin-1") == b"KR00" + card.generate_arpc(arqc, b"00")
     assert run((head % b"0") + b"%02X" % len(TXN) + TXN + b";" + bytes(8)) == "KR01"
-    assert run((head % b"7") + body) == "KR15"
+    assert run((head % b"7") + body) == "KR04"
 
 
 def test_lmk_from_file(tmp_path):
@@ -180,3 +180,24 @@ def test_key_schemes_round_trip(hsm, scheme):
 def test_single_length_key(hsm):
     key, kcv = hsm.import_clear_key("0123456789ABCDEF", "ZPK")
     assert len(key) == 16 and kcv == hsm.key_check_value(key, "ZPK")
+
+
+def test_field_error_codes(run, k):
+    tak = k["TAK"].encode()
+    assert run(b"M6" + b"00134" + b"003" + tak + b"0008" + b"12345678") == "M709"  # padding method
+    assert run(b"M6" + b"00121" + b"003" + tak + b"0008" + b"12345678") == "M704"  # MAC algorithm
+    assert run(b"M6" + b"09131" + b"003" + tak + b"0008" + b"12345678") == "M703"  # input format
+    assert run(b"M6" + b"00131" + b"003" + tak + b"00FF" + b"12345678") == "M706"  # message length
+    mk = k["MK-AC"].encode()
+    assert run(b"KQ09" + mk + bytes(14) + b"01" + b"A;" + bytes(8)) == "KR05"
+    assert run(b"KQ00" + mk + bytes(14) + b"00" + b";" + bytes(8)) == "KR81"
+
+
+def test_a6_key_parity_is_advice_only(run):
+    # a key under the ZMK whose clear value has even-parity bytes: imported, answered 01 with the key
+    from hsm_emulator.keys import encrypt_under_zmk
+
+    zmk_clear = Hsm().lmk.decrypt_key(ZMK, "000")
+    under_zmk = encrypt_under_zmk(zmk_clear, bytes.fromhex("0023456789ABCDEFFEDCBA9876543210"), "U")
+    out = run("A6001" + ZMK + under_zmk + "U")
+    assert out[:4] == "A701" and len(out) == 4 + 33 + 6
