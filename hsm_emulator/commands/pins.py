@@ -1,5 +1,5 @@
 """PIN commands: CA, CC (translate), CI, G0 (DUKPT translate), CM (DUKPT PVV verify), DA, EA (IBM 3624
-verify), DC, EC (Visa PVV verify), JC, JE (translate to LMK: not supported, see notes), DE (IBM offset)."""
+verify), DC, EC (Visa PVV verify), JC, JE, JG (PIN to and from LMK encryption), DE (IBM offset)."""
 
 from __future__ import annotations
 
@@ -148,3 +148,33 @@ def de(hsm, r: Reader) -> str:
     dec_table = r.num(16)
     pvd = pin.expand_pvd(r.text(12), account)
     return pin.ibm_offset(pvk, clear, dec_table, pvd, check_len).ljust(12, "F")
+
+
+def _to_lmk(hsm, r: Reader, key_type: str) -> str:
+    from hsm_emulator.commands.cards import pin_under_lmk
+
+    key = hsm.key(r.key(16), key_type, "10")
+    block, fmt, account = r.hex(16), r.num(2), r.num(12)
+    return pin_under_lmk(hsm, hsm.pin_from_block(key, block, fmt, account))
+
+
+@command("JC")
+def jc(hsm, r: Reader) -> str:
+    """Translate a PIN from TPK to LMK encryption (PIN under LMK in this emulator's 16H encoding)."""
+    return _to_lmk(hsm, r, "TPK")
+
+
+@command("JE")
+def je(hsm, r: Reader) -> str:
+    """Translate a PIN from ZPK to LMK encryption."""
+    return _to_lmk(hsm, r, "ZPK")
+
+
+@command("JG")
+def jg(hsm, r: Reader) -> str:
+    """Translate a PIN from LMK to ZPK encryption: ZPK, format, account, PIN under LMK -> PIN block."""
+    from hsm_emulator.commands.cards import pin_from_lmk
+
+    zpk = hsm.key(r.key(16), "ZPK", "10")
+    fmt, account = r.num(2), r.num(12)
+    return hsm.pin_to_block(zpk, pin_from_lmk(hsm, r.hex(16)), fmt, account)

@@ -201,3 +201,10 @@ def test_a6_key_parity_is_advice_only(run):
     under_zmk = encrypt_under_zmk(zmk_clear, bytes.fromhex("0023456789ABCDEFFEDCBA9876543210"), "U")
     out = run("A6001" + ZMK + under_zmk + "U")
     assert out[:4] == "A701" and len(out) == 4 + 33 + 6
+
+
+def test_pin_under_lmk_round_trip(run, k):
+    under_lmk = run("JC" + k["TPK"] + block("4711") + "01" + ACCT)
+    assert under_lmk[:4] == "JD00" and len(under_lmk) == 20
+    assert run("JE" + k["ZPK"] + block("4711") + "01" + ACCT) == "JF00" + under_lmk[4:]
+    assert run("JG" + k["ZPK"] + "01" + ACCT + under_lmk[4:]) == "JH00" + block("4711")
