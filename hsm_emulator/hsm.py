@@ -153,6 +153,8 @@ class Hsm:
             err = fn()
         except HsmError as exc:
             err = exc.code
+        except (ValueError, TypeError, KeyError, IndexError):  # malformed argument: payShield 15, not a crash
+            err = "15"
         self._audit(code, err, start, "in-process")
         return err
 

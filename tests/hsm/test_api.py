@@ -139,3 +139,11 @@ def test_aes_cmac(hsm):
     assert hsm.generate_cmac(key=key, data=msg) == "070A16B46B4D4144F79BDD9DD04A287C"
     assert hsm.verify_cmac(key=key, data=msg, mac="070A16B46B4D4144") == "00"
     assert hsm.verify_cmac(key=key, data=msg + b"x", mac="070A16B46B4D4144") == "01"
+
+
+def test_malformed_arguments_answer_15_not_raise(hsm, keys):
+    assert hsm.verify_cvv(cvk=keys["cvk"], pan="41234567890123X5", expiry_yymm="8701", service_code="101", cvv="561") == "15"
+    assert hsm.verify_pin_pvv(tpk=keys["tpk"], pvk=keys["pvk"], pin_block=_block("1234"), pan="12", pvki="1", pvv="1234") == "15"
+    assert hsm.verify_arqc(scheme="amex", mk_ac=keys["mk_ac"], pan=PAN, psn="01", atc="0001", unpredictable_number="00000000",
+                           transaction_data="00", arqc="00" * 8, arc="3030") == ("15", None)
+    assert hsm.verify_mac(tak="U" + "G" * 32, data=b"x", mac="00" * 8) == "15"
