@@ -31,6 +31,10 @@ def register(sub) -> None:
     p.add_argument("--http-port", type=int, default=8080, help="HTTP API port (0: any free port, -1: off)")
     p.add_argument("--hsm", type=host_port, metavar="HOST:PORT", help="remote HSM (default: in-process)")
     p.add_argument("--rules", metavar="FILE", help="host simulation rules for the first listener")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve the first listener over TLS with this certificate")
+    p.add_argument("--tls-key", metavar="PEM", help="its private key (default: in the --tls-cert file)")
+    p.add_argument("--tls-ca", metavar="PEM", help="CA that issues client certificates")
+    p.add_argument("--tls-client-auth", action="store_true", help="require a client certificate (mutual TLS)")
     p.add_argument("--record", metavar="FILE", help="record the first listener's traffic (masked JSONL)")
     p.add_argument("--trace", action="store_true", help="log a masked dump of every message")
     p.add_argument("--approve-all", action="store_true",
@@ -43,7 +47,9 @@ def listener_configs(args) -> list[ListenerConfig]:
     try:
         first = ListenerConfig(host=args.host, port=args.port, dialect=args.dialect, framing=args.framing,
                                tpdu=args.tpdu, max_frame=args.max_frame, idle_timeout=args.idle_timeout,
-                               frame_timeout=args.frame_timeout, rules=args.rules, record=args.record)
+                               frame_timeout=args.frame_timeout, rules=args.rules, record=args.record,
+                               tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca,
+                               tls_client_auth=args.tls_client_auth)
         first.validate("switch serve")
         configs = [first] + [parse_listen(text, i + 1) for i, text in enumerate(args.listen)]
         if args.config:
@@ -69,6 +75,7 @@ def serve(args) -> int:
             raise CliError(str(exc)) from None
         except Exception as exc:  # CannotListenError and friends: one line, not a traceback
             raise CliError(f"cannot listen on {cfg.host}:{cfg.port}: {exc}") from None
-        print(f"listening iso8583 {host}:{port}", flush=True)
+        kind = "iso8583s" if cfg.tls_cert else "iso8583"
+        print(f"listening {kind} {host}:{port}", flush=True)
     reactor.run()
     return 0

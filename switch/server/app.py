@@ -56,7 +56,10 @@ class Switch:
             from terminal_agent.scenario.record import Recorder
 
             factory.recorder = Recorder(cfg.record)
-        port = reactor.listenTCP(cfg.port, factory, backlog=1024, interface=cfg.host)
+        from switch.security.tls import listen
+
+        port = listen(reactor, cfg.port, factory, tls=cfg.tls_options(), allowed_networks=cfg.allowed,
+                      backlog=1024, interface=cfg.host)
         self.factories.append(factory)
         self.ports.append(port)
         address = port.getHost()

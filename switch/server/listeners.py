@@ -31,6 +31,18 @@ class ListenerConfig:
     frame_timeout: float = 10.0
     rules: str | None = None
     record: str | None = None
+    tls_cert: str | None = None  # PEM files; with a cert the listener speaks TLS
+    tls_key: str | None = None
+    tls_ca: str | None = None  # verify client certificates against this CA
+    tls_client_auth: bool = False  # mutual TLS: a client certificate is required
+    allowed: list[str] | None = None  # peer networks allowed to connect (None: any)
+
+    def tls_options(self):
+        if not self.tls_cert:
+            return None
+        from switch.security.tls import server_tls_options
+
+        return server_tls_options(self.tls_cert, self.tls_key or self.tls_cert, self.tls_ca, self.tls_client_auth)
 
     def framing_obj(self) -> Framing:
         return Framing(self.framing, tpdu=self.tpdu, max_frame=self.max_frame)
@@ -43,6 +55,10 @@ class ListenerConfig:
             raise ConfigError(f"{where}: {exc}") from None
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"{where}: port {self.port} is out of range")
+        try:
+            self.tls_options()
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{where}: TLS: {exc}") from None
 
 
 def parse_listen(text: str, index: int) -> ListenerConfig:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 from twisted.internet import defer
-from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.endpoints import SSL4ClientEndpoint, TCP4ClientEndpoint, connectProtocol
 from twisted.internet.error import ConnectionDone
 from twisted.python.failure import Failure
 
@@ -46,15 +46,18 @@ class IsoClient(FramedIsoProtocol):
     @classmethod
     def connect(cls, reactor, host: str, port: int, dialect: str | Dialect = "ascii87",
                 framing: str | Framing = "len2", tpdu: bytes | str | None = None,
-                timeout: float = 5.0) -> defer.Deferred:
-        """Connect; fires with the IsoClient."""
+                timeout: float = 5.0, tls=None) -> defer.Deferred:
+        """Connect; fires with the IsoClient. `tls`: client options (switch.security.tls.client_tls_options)."""
         if isinstance(dialect, str):
             dialect = load_dialect(dialect)
         if isinstance(framing, str):
             framing = Framing(framing, tpdu=tpdu is not None)
         if isinstance(tpdu, str):
             tpdu = bytes.fromhex(tpdu)
-        endpoint = TCP4ClientEndpoint(reactor, host, port, timeout=timeout)
+        if tls is not None:
+            endpoint = SSL4ClientEndpoint(reactor, host, port, tls, timeout=timeout)
+        else:
+            endpoint = TCP4ClientEndpoint(reactor, host, port, timeout=timeout)
         return connectProtocol(endpoint, cls(dialect, framing, tpdu))
 
     def send(self, msg: dict[str, str]) -> bytes:
