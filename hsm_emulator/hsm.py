@@ -50,7 +50,7 @@ class Hsm:
 
         start = time.perf_counter()
         code = command[:2].decode("latin-1")
-        resp_code = response_code(code) if len(code) == 2 and code.isalnum() else "ZZ"
+        resp_code = response_code(code)
         handler = COMMANDS.get(code)
         trailer = b""
         if handler is None:

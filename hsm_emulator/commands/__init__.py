@@ -33,7 +33,7 @@ def command(code: str) -> Callable[[Handler], Handler]:
 
 def response_code(code: str) -> str:
     """Command code with its second character incremented (CA -> CB, NC -> ND)."""
-    if len(code) != 2:
+    if len(code) != 2 or not (code.isascii() and code.isalnum()):
         return "ZZ"
     return code[0] + chr(ord(code[1]) + 1)
 
