@@ -21,6 +21,10 @@ def register(sub) -> None:
     p.add_argument("--lmk", metavar="FILE", help="variant LMK file (default: the Thales test LMK in fixtures/hsm)")
     p.add_argument("--audit-log", metavar="FILE", help="write the audit log here (default: stderr)")
     p.add_argument("--quiet", action="store_true", help="no audit lines on stderr")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate (chain after the leaf)")
+    p.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
+    p.add_argument("--tls-ca", metavar="PEM", help="require client certificates issued by this CA (mutual TLS)")
+    p.add_argument("--allow", action="append", metavar="CIDR", help="accept connections only from these networks")
     p.set_defaults(func=serve)
 
     p = cmds.add_parser("command", help="send one raw host command (no header) and print the answer")
@@ -64,9 +68,21 @@ def serve(args) -> int:
         handler = logging.FileHandler(args.audit_log) if args.audit_log else logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s hsm-audit %(message)s"))
         audit.addHandler(handler)
+    if bool(args.tls_cert) != bool(args.tls_key) or (args.tls_ca and not args.tls_cert):
+        raise CliError("--tls-cert and --tls-key go together; --tls-ca needs them")
     try:
-        port = listen(reactor, hsm, args.host, args.port, args.header_length)
-    except Exception as exc:  # CannotListenError and friends: one line, exit 2
+        if args.tls_cert or args.allow:
+            from hsm_emulator.server import HsmFactory
+            from switch.security.tls import listen as secure_listen
+            from switch.security.tls import server_tls_options
+
+            tls = (server_tls_options(args.tls_cert, args.tls_key, ca=args.tls_ca, require_client_cert=bool(args.tls_ca))
+                   if args.tls_cert else None)
+            port = secure_listen(reactor, args.port, HsmFactory(hsm, args.header_length), tls=tls,
+                                 allowed_networks=args.allow, interface=args.host)
+        else:
+            port = listen(reactor, hsm, args.host, args.port, args.header_length)
+    except Exception as exc:  # CannotListenError, unreadable certificate ...: one line, exit 2
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc}") from None
     addr = port.getHost()
     print(f"listening hsm {addr.host}:{addr.port}", flush=True)

@@ -6,6 +6,7 @@ Same methods and return values as `Hsm`; a transport failure raises HsmConnectio
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
 
@@ -23,10 +24,15 @@ class HsmClient:
     """Blocking payShield host-command client. One TCP connection, one request at a time (a lock); a broken
     connection is reopened and the command retried once."""
 
-    def __init__(self, host: str, port: int, header_length: int = 4, timeout: float = 2.0) -> None:
+    def __init__(self, host: str, port: int, header_length: int = 4, timeout: float = 2.0,
+                 ssl_context: ssl.SSLContext | None = None, server_hostname: str | None = None) -> None:
+        """`ssl_context` (e.g. switch.security.tls.ssl_client_context) puts the connection under TLS;
+        the server name checked is `server_hostname`, else `host`."""
         self.host, self.port = host, port
         self.header_length = header_length
         self.timeout = timeout
+        self.ssl_context = ssl_context
+        self.server_hostname = server_hostname or host
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()
         self._seq = 0
@@ -53,6 +59,12 @@ class HsmClient:
         if self._sock is None:
             s = socket.create_connection((self.host, self.port), timeout=self.timeout)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.ssl_context is not None:
+                try:
+                    s = self.ssl_context.wrap_socket(s, server_hostname=self.server_hostname)
+                except OSError:
+                    s.close()
+                    raise
             s.settimeout(self.timeout)
             self._sock = s
         return self._sock

@@ -42,3 +42,25 @@ def test_import_key(capsys):
 def test_import_key_bad_type(capsys):
     assert main(["hsm", "import-key", "--type", "XYZ", "0123456789ABCDEFFEDCBA9876543210"]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_serve_tls(tmp_path):
+    """`acqsim hsm serve --tls-cert --tls-key --tls-ca`: mutual TLS, then a command through HsmClient."""
+    from hsm_emulator import HsmClient
+    from switch.security.certs import write_test_pki
+    from switch.security.tls import ssl_client_context
+
+    pki = write_test_pki(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "switch.cli.main", "hsm", "serve", "--port", "0", "--quiet",
+                             "--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key),
+                             "--tls-ca", str(pki.ca_cert)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    try:
+        line = proc.stdout.readline().strip()
+        assert line.startswith("listening hsm 127.0.0.1:"), line + proc.stderr.read()
+        ctx = ssl_client_context(pki.ca_cert, pki.client_cert, pki.client_key)
+        with HsmClient("127.0.0.1", int(line.rsplit(":", 1)[1]), timeout=5, ssl_context=ctx) as client:
+            assert client.execute(b"NC").startswith(b"ND00")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)

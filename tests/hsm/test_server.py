@@ -216,3 +216,24 @@ def test_client_unreachable():
     c = HsmClient("127.0.0.1", port, timeout=0.5)
     with pytest.raises(HsmConnectionError):
         c.verify_cvv(cvk="U" + "0" * 32, pan="4123456789012345", expiry_yymm="8701", service_code="101", cvv="561")
+
+
+def test_client_over_mutual_tls(reactor, call_in_reactor, tmp_path):
+    """The HSM factory behind the security helper's TLS listener; HsmClient with a stdlib SSL context."""
+    from hsm_emulator.server import HsmFactory
+    from switch.security.certs import write_test_pki
+    from switch.security.tls import listen as tls_listen
+    from switch.security.tls import server_tls_options, ssl_client_context
+
+    pki = write_test_pki(tmp_path)
+    opts = server_tls_options(pki.server_cert, pki.server_key, ca=pki.ca_cert, require_client_cert=True)
+    port = call_in_reactor(tls_listen, reactor, 0, HsmFactory(Hsm()), tls=opts, interface="127.0.0.1")
+    try:
+        ctx = ssl_client_context(pki.ca_cert, pki.client_cert, pki.client_key)
+        with HsmClient("127.0.0.1", port.getHost().port, timeout=5, ssl_context=ctx) as c:
+            assert c.execute(b"BU0200406FBB23A5214DF") == b"BV000035BBE340A4B763"
+        no_cert = HsmClient("127.0.0.1", port.getHost().port, timeout=2, ssl_context=ssl_client_context(pki.ca_cert))
+        with pytest.raises(HsmConnectionError):
+            no_cert.execute(b"NC")
+    finally:
+        call_in_reactor(port.stopListening)
