@@ -41,6 +41,17 @@ SCHEME_LENGTHS = {"Z": 8, "U": 16, "X": 16, "T": 24, "Y": 24}
 
 _DEFAULT_LMK_FILE = "test_lmk.txt"
 
+# The published Thales variant test LMK (pairs 00-01 ... 38-39), the same as fixtures/hsm/test_lmk.txt.
+TEST_LMK = (
+    "01010101010101017902CD1FD36EF8BA", "20202020202020203131313131313131", "40404040404040405151515151515151",
+    "61616161616161617070707070707070", "80808080808080809191919191919191", "A1A1A1A1A1A1A1A1B0B0B0B0B0B0B0B0",
+    "C1C1010101010101D0D0010101010101", "E0E0010101010101F1F1010101010101", "1C587F1C13924FEF0101010101010101",
+    "01010101010101010101010101010101", "02020202020202020404040404040404", "07070707070707071010101010101010",
+    "13131313131313131515151515151515", "16161616161616161919191919191919", "1A1A1A1A1A1A1A1A1C1C1C1C1C1C1C1C",
+    "23232323232323232525252525252525", "26262626262626262929292929292929", "2A2A2A2A2A2A2A2A2C2C2C2C2C2C2C2C",
+    "2F2F2F2F2F2F2F2F3131313131313131", "01010101010101010101010101010101",
+)
+
 
 def default_lmk_path() -> Path:
     from switch.paths import fixtures_dir
@@ -91,7 +102,17 @@ class Lmk:
 
     @classmethod
     def from_file(cls, path: str | Path | None = None) -> Lmk:
-        lines = Path(path or default_lmk_path()).read_text().splitlines()
+        """Load an LMK file (20 lines of 32 hex; ';' comments). None: the shipped test LMK (fixtures/hsm),
+        or the same published values built in when the fixtures are not installed (wheel installs)."""
+        if path is None:
+            try:
+                path = default_lmk_path()
+                text = path.read_text()
+            except (OSError, ImportError):
+                return cls([bytes.fromhex(p) for p in TEST_LMK])
+        else:
+            text = Path(path).read_text()
+        lines = text.splitlines()
         pairs = []
         for line in lines:
             line = line.split(";", 1)[0].strip().replace(" ", "")

@@ -82,3 +82,9 @@ def test_test_lmk_is_the_published_set():
     lmk = Hsm().lmk
     assert lmk.pair(0).hex().upper() == "01010101010101017902CD1FD36EF8BA"
     assert lmk.pair(19).hex().upper() == "01010101010101010101010101010101"
+
+
+def test_built_in_test_lmk_equals_the_fixture_file():
+    from hsm_emulator.lmk import TEST_LMK, default_lmk_path
+
+    assert [p.hex().upper() for p in Lmk.from_file(default_lmk_path())._pairs] == list(TEST_LMK)
