@@ -62,12 +62,19 @@ def listener_configs(args) -> list[ListenerConfig]:
 def serve(args) -> int:
     from twisted.internet import reactor
 
-    from switch.service import build_switch
+    from switch.service import SwitchOptions, build, read_config, start_http
 
     logging.basicConfig(level=logging.DEBUG if args.trace else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     configs = listener_configs(args)
-    switch = build_switch(args)
+    try:
+        config = read_config(args.config)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"{args.config}: {exc}") from None
+    running = build(SwitchOptions(db=args.db, data_dir=args.data_dir, config=config, hsm=args.hsm,
+                                  approve_all=args.approve_all), reactor)
+    switch = running.switch
     for cfg in configs:
         try:
             host, port = switch.listen(reactor, cfg)
@@ -77,5 +84,8 @@ def serve(args) -> int:
             raise CliError(f"cannot listen on {cfg.host}:{cfg.port}: {exc}") from None
         kind = "iso8583s" if cfg.tls_cert else "iso8583"
         print(f"listening {kind} {host}:{port}", flush=True)
+    http = start_http(reactor, running, args.host, args.http_port)
+    if http:
+        print(f"listening http {http[0]}:{http[1]}", flush=True)
     reactor.run()
     return 0
