@@ -73,14 +73,18 @@ def client_tls_options(ca: PemSource, cert: PemSource | None = None, key: PemSou
                        hostname: str = "127.0.0.1") -> Any:
     """Client side: trust only `ca`, check the server's name (or IP address) is `hostname`, and show
     `cert`/`key` when the server asks for a client certificate. For endpoints / reactor.connectSSL."""
-    client_cert = None
+    extra: dict[str, Any] = {"raiseMinimumTo": ssl.TLSVersion.TLSv1_2}
     if cert is not None:
         if key is None:
             raise ValueError("a client certificate needs its key")
-        client_cert, _ = _private_certificate(cert, key)
+        leaf, chain = _private_certificate(cert, key)
+        # Given as cryptography objects here rather than as clientCertificate=, which hands pyOpenSSL the
+        # deprecated X509/PKey objects (DeprecationWarning on every connection).
+        extra.update(privateKey=leaf.privateKey.original.to_cryptography_key(),
+                     certificate=leaf.original.to_cryptography(),
+                     extraCertChain=[c.to_cryptography() for c in chain] or None)
     trust = ssl.trustRootFromCertificates(_certificates(ca))
-    return ssl.optionsForClientTLS(hostname, trustRoot=trust, clientCertificate=client_cert,
-                                   extraCertificateOptions={"raiseMinimumTo": ssl.TLSVersion.TLSv1_2})
+    return ssl.optionsForClientTLS(hostname, trustRoot=trust, extraCertificateOptions=extra)
 
 
 def listen(reactor: Any, port: int, factory: Any, *, tls: Any = None,
