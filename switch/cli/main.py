@@ -14,6 +14,8 @@ COMMAND_MODULES = (
     "switch.cli.ledger",
     "switch.cli.card",
     "switch.cli.fixtures",
+    "switch.cli.bench",
+    "switch.cli.demo",
     "switch.cli.iso",
     "switch.cli.serve",
     "switch.cli.pci",
