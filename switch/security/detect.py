@@ -110,7 +110,9 @@ def _secret_name(name: str) -> bool:
 
 
 def _name(name: str) -> str:
-    return repr(name[:40])
+    # A key name is printed to say where the value was; digits in it are masked, since a name can itself
+    # be card data ("cvv4761739001010010": 123).
+    return repr(re.sub(r"\d", "*", name[:40]) if re.search(r"\d{5}", name) else name[:40])
 
 
 def _digit_run_hits(text: str, raw: bytes, s: int, e: int) -> Iterator[Hit]:
