@@ -11,7 +11,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("ledger", help="double-entry ledger checks")
     sub = parser.add_subparsers(dest="ledger_command", metavar="COMMAND")
     sub.required = True
-    audit = sub.add_parser("audit", help="check debits == credits, balances == transfers, limits, expired holds")
+    audit = sub.add_parser("audit", help="check debits == credits, balances == transfers, limits, expired holds, wallet chains")
     add_data_flags(audit)
     add_json_flag(audit)
     audit.add_argument("--expire", action="store_true", help="release holds past their timeout first")
@@ -21,11 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_audit(args: argparse.Namespace) -> int:
     from switch.ledger import Ledger, audit
     from switch.store import open_database
+    from switch.wallets.audit import audit_wallets
 
     engine = open_database(args.db, args.data_dir)
     if args.expire:
         Ledger(engine).expire_pending()
-    violations = audit(engine)
+    violations = audit(engine) + audit_wallets(engine)
     if args.json:
         print_json({"ok": not violations, "violations": violations})
     else:

@@ -25,6 +25,7 @@ import datetime as dt
 
 from sqlalchemy import Engine
 
+from switch.wallets.audit import audit_wallets
 from switch.wallets.backoffice import BackOffice, Reconciliation
 from switch.wallets.chart import Code, Kind, card_account_id, merchant_account_id, system_account_id
 from switch.wallets.merchants import load_merchant_fixtures, read_merchant_fixtures
@@ -62,7 +63,7 @@ def statement(engine: Engine, mid: str, date_from: dt.date | None = None, date_t
 
 
 __all__ = [
-    "RESPONSE_CODES", "Code", "Kind", "Merchant", "Outcome", "Reconciliation", "Wallets", "card_account_id",
+    "RESPONSE_CODES", "Code", "Kind", "audit_wallets", "Merchant", "Outcome", "Reconciliation", "Wallets", "card_account_id",
     "cycle_bounds", "load_merchant_fixtures", "merchant_account_id", "merchant_wallets", "read_merchant_fixtures",
     "statement", "statement_csv", "system_account_id",
 ]

@@ -80,6 +80,7 @@ class Reversals(CardEvents):
         if fee_back:
             transfers[-1].flags |= LINKED
             transfers.append(self._t(id_from(key, "fee"), fee_income, card, fee_back, cur, Kind.FEE_RETURN))
+        row["transfer_id"] = transfers[0].id
         return self._book(key, "reversal", transfers, row, guard=Guard.of(orig, ("booked",), values))
 
     def _reverse_card_transfer(self, key: str, orig, row: dict) -> Outcome:

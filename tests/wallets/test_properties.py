@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from switch.ledger import audit
 from switch.store import open_database
-from switch.wallets import Wallets
+from switch.wallets import Wallets, audit_wallets
 from switch.wallets import tables as W
 from switch.wallets.contracts import load_contracts
 
@@ -186,4 +186,4 @@ def test_random_events_match_model(engine, balance, sequence):
     wallet = w.merchant_wallets(mid)[0]
     assert (wallet["available"], wallet["unsettled"], wallet["receivable"]) == (
         model.available, model.unsettled, model.receivable)
-    assert audit(engine) == []
+    assert audit(engine) == [] and audit_wallets(engine) == []
