@@ -65,7 +65,7 @@ def hsm_and_seeds():
     return hsm, [s.encode("latin-1") for s in seeds]
 
 
-@fuzz_settings(400)
+@fuzz_settings(1500)
 @given(data=st.data())
 def test_hsm_execute(hsm_and_seeds, data):
     from hsm_emulator.commands import response_code

@@ -136,7 +136,7 @@ SCENARIO_SEEDS = _seeds("scenarios")
 RULE_SEEDS = _seeds("hostsim") or [(Path("rules.yaml"), "rules: []\n")]
 
 
-@fuzz_settings(150)
+@fuzz_settings(250)
 @given(case=mutant(SCENARIO_SEEDS))
 @example(case=(SCENARIO_SEEDS[0][0], "steps:\n  - x: \x07"))
 def test_scenario_loader(scenario_tree, case):
@@ -152,7 +152,7 @@ def test_scenario_loader(scenario_tree, case):
 REQUESTS = [PURCHASE, ECHO, {"t": "0100", "4": "000000001051", "41": "POS00002"}, {"t": "0200"}, {}]
 
 
-@fuzz_settings(300)
+@fuzz_settings(500)
 @given(case=mutant(RULE_SEEDS))
 @example(case=(RULE_SEEDS[0][0], "rules: [" * 1200))
 def test_rules_loader(case):

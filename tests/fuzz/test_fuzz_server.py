@@ -135,7 +135,7 @@ def test_switch_survives_hostile_input(switch_port, dialect_name, prefix, tpdu):
     frames = [framing.frame(p, TPDU if tpdu else None) for p in payloads]
     unhealthy = []
     try:
-        @fuzz_settings(60)
+        @fuzz_settings(100)
         @given(data=st.data())
         def one(data):
             kind = data.draw(st.sampled_from(["garbage", "payload", "stream", "many"]))

@@ -34,7 +34,7 @@ def known_frame_crash(prefix: str, exc: Exception) -> bool:
 
 
 @pytest.mark.parametrize(("prefix", "tpdu"), FRAMINGS)
-@fuzz_settings(60)
+@fuzz_settings(150)
 @given(data=st.binary(max_size=600), cuts=st.lists(st.integers(0, 600), max_size=6),
        max_frame=st.sampled_from([16, 99, 512, 8192]))
 @example(data=b"0\xb2", cuts=[], max_frame=16)
@@ -77,7 +77,7 @@ def test_frame_reader_round_trip(prefix, tpdu, payloads, cuts):
 
 
 @pytest.mark.parametrize("name", DIALECTS)
-@fuzz_settings(150)
+@fuzz_settings(400)
 @given(data=st.data())
 def test_decoder(name, data):
     dialect = load_dialect(name)
@@ -94,7 +94,7 @@ def test_decoder(name, data):
     dialect.peek_mti(raw)
 
 
-@fuzz_settings(300)
+@fuzz_settings(1000)
 @given(value=st.one_of(st.binary(max_size=200), st.text(max_size=200),
                        st.text(alphabet="0123456789ABCDEF", max_size=200),
                        mutated([bytes.fromhex(m["55"]) for m in MESSAGES if "55" in m] + [bytes.fromhex(
@@ -110,7 +110,7 @@ def test_decode_icc(value):
 _TAG = st.one_of(st.sampled_from(["9F26", "9F27", "9F10", "9F37", "9F36", "95", "9A", "9C", "5F2A", "82", "DF8101"]))
 
 
-@fuzz_settings(200)
+@fuzz_settings(300)
 @given(tags=st.dictionaries(_TAG, st.binary(max_size=300).map(lambda b: b.hex().upper()), max_size=8))
 def test_icc_round_trip(tags):
     assert decode_icc(encode_icc(tags)) == tags
