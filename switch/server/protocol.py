@@ -90,12 +90,10 @@ class IsoServerProtocol(FramedIsoProtocol):
         if not self.connected:
             return
         factory = self.factory
-        try:
-            payload = self.dialect.encode(response)
-        except MessageError as exc:
-            log.error("cannot encode answer %s to %s: %s", response.get("t"), self.peer, exc)
-            response = {k: v for k, v in response.items() if k in ("t", "11", "41")} | {"39": "96"}
-            payload = self.dialect.encode(response)
+        payload = self._encode_answer(response)
+        if payload is None:
+            self.transport.loseConnection()
+            return
         if factory.recorder is not None:
             factory.recorder.record("out", response, self.peer)
         code = response.get("39", "")
@@ -108,13 +106,28 @@ class IsoServerProtocol(FramedIsoProtocol):
             log.error("closing %s: answer %s does not fit the framing: %s", self.peer, response.get("t"), exc)
             self.transport.loseConnection()
 
+    def _encode_answer(self, response: dict[str, str]) -> bytes | None:
+        """The answer's bytes; an answer that will not encode shrinks to MTI + 39 (96, or 30 as it was)."""
+        try:
+            return self.dialect.encode(response)
+        except MessageError as exc:
+            log.error("cannot encode answer %s to %s: %s", response.get("t"), self.peer, exc)
+        code = response.get("39") if response.get("39") == "30" else "96"
+        try:
+            return self.dialect.encode({"t": response["t"], "39": code})
+        except MessageError:
+            return None
+
     def _bad_message(self, tpdu: bytes | None, payload: bytes, exc: MessageError) -> None:
         """Readable MTI: answer its response MTI with 39=30. Otherwise log a masked dump and hang up."""
         stats = self.factory.stats
         if exc.mti and exc.mti[2] in "024" and exc.mti[1] in "1245689":
             stats.format_errors += 1
             log.warning("format error from %s in %s field %s: %s", self.peer, exc.mti, exc.field, exc)
-            request = {"t": exc.mti, **{k: v for k, v in exc.partial.items() if k in ("11", "41", "7")}}
+            # Echo only what decoded whole, so terminals can match the answer; the rest may be garbage.
+            sizes = {"7": 10, "11": 6, "41": 8}
+            request = {"t": exc.mti, **{k: v for k, v in exc.partial.items()
+                                         if k in sizes and len(v) == sizes[k] and v.isprintable()}}
             self._answer(build_response(request, {"39": "30"}), tpdu, time.monotonic())
             return
         stats.unreadable += 1

@@ -52,7 +52,7 @@ class Framing:
             n = int.from_bytes(raw, "big")
         else:
             text = raw.hex() if self.prefix == "bcd2" else raw.decode("latin-1")
-            if not text.isdigit():
+            if not (text.isascii() and text.isdigit()):  # str.isdigit() alone accepts superscripts
                 raise FrameError(f"length prefix {raw.hex().upper()} is not {self.prefix}")
             n = int(text)
         if n > self.max_frame:
