@@ -253,3 +253,21 @@ def test_speed_large_sqlite(tmp_path):
     assert rep.counts == {"pan": 1}
     assert size > 20e6
     assert size / cpu > 15e6, f"{size / cpu / 1e6:.1f} MB/s of CPU"
+
+
+def test_sqlite_url_and_unreadable_database(tmp_path, capsys):
+    db = sqlite3.connect(tmp_path / "other.sqlite")
+    db.execute("CREATE TABLE t (note TEXT)")
+    db.execute("INSERT INTO t VALUES (?)", (f"cvv2={'1' * 3}",))
+    db.commit()
+    db.close()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out = run_cli(capsys, "--data-dir", str(empty), "--db", f"sqlite:///{tmp_path / 'other.sqlite'}")
+    assert code == 1 and "cvv" in out
+    # A file that claims to be SQLite but is not: reported as not scanned, exit 2 (never "clean").
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "x.db").write_bytes(b"SQLite format 3\x00" + os.urandom(2048))
+    code, out = run_cli(capsys, "--data-dir", str(broken))
+    assert code == 2 and "warning" in out
