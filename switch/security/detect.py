@@ -92,7 +92,9 @@ _F52_TEXT_PREFIX_RE = re.compile(rb"(?:^|[^a-z0-9])(?:field|fld|de|bit|f)[ _.#-]
 
 _NOT_SECRET = ("hash", "kcv", "check", "offset", "pad", "tries", "try", "count", "method", "format",
                "len", "idem", "lookup", "api", "public", "pub", "result", "type", "scheme", "name", "id",
-               "ref", "version", "masked", "_enc", "status", "index", "period", "code")
+               "ref", "version", "masked", "_enc", "status", "index", "period", "code",
+               # a key under another key is a cryptogram, not a clear key (tpk_under_tmk, key_under_lmk)
+               "under", "crypt", "wrapped")
 _CLEAR_PIN_NAMES = frozenset({"pin", "clear_pin", "pin_clear", "plain_pin", "pin_plain", "pin_value"})
 _KEY_LENGTHS = (16, 32, 48)
 

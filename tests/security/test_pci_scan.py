@@ -79,6 +79,7 @@ def test_not_card_data():
         uuid.uuid4().hex + " " + str(uuid.uuid4()),
         "idempotency key TERM0001:000123:1126120000:0200",
         "3437 3631 3733 3930",  # xxd-style hex of ASCII digits
+        f'"pinpad": {{"tpk_under_tmk": "{CLEAR_KEY}"}}',  # a terminal's TPK under its TMK: a cryptogram
     ]
     for text in noise:
         assert scan_text(text) == [], text
