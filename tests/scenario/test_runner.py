@@ -153,3 +153,25 @@ def test_json_has_no_clear_card_data(run):
     step = doc["scenarios"][0]["steps"][1]
     assert step["request"]["2"] == "476173******0010" and set(step["request"]["52"]) == {"*"}
     assert doc["totals"]["failed"] == 1 and doc["passed"] is False
+
+
+def test_progress_is_one_redrawn_line_on_a_tty_and_failures_only_elsewhere(run):
+    import io
+
+    from terminal_agent.scenario.report import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    steps = [s for sc in run.scenarios for s in sc.steps]
+    tty, log = Tty(), io.StringIO()
+    for stream in (tty, log):
+        p = Progress(len(steps), stream=stream)
+        for s in steps:
+            p(s)
+        p.finish()
+    assert tty.getvalue().count("\r\x1b[K[") == len(steps)  # one redraw per step, in place
+    assert f"{len(steps)}/{len(steps)}" in tty.getvalue()
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("FAIL failing: purchase") and lines[1].startswith("ERROR")
