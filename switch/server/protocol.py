@@ -50,6 +50,10 @@ class IsoServerProtocol(FramedIsoProtocol):
         except MessageError as exc:
             self._bad_message(tpdu, payload, exc)
             return
+        mti = request["t"]
+        if not (len(mti) == 4 and mti.isascii() and mti.isdigit()):  # no answer MTI can be made from it
+            self._bad_message(tpdu, payload, MessageError(f"MTI {mti!r} is not 4 digits"))
+            return
         factory.stats.requests += 1
         if factory.trace:
             log.debug("%s", dump(request, self.dialect.spec, title=f"in from {self.peer}"))

@@ -11,6 +11,7 @@ from typing import Any
 import iso8583
 
 from switch.paths import specs_dir
+from switch.wire.codec import CodecError, Unsupported, compile_spec
 
 _REQUIRED = {"data_enc": str, "len_enc": str, "len_type": int, "max_len": int}
 _FIELD_KEYS = {"h", "t", "p", "1", *(str(n) for n in range(2, 129))}
@@ -72,9 +73,17 @@ class Dialect:
         self._binary_mti = spec["t"]["data_enc"] == "b"
         self._mti_enc = spec["t"]["data_enc"]
         self._header_len = spec["h"]["max_len"]
+        self._compiled = compile_spec(spec)
 
     def encode(self, msg: dict[str, str]) -> bytes:
         """Encode a message dict; raises MessageError naming the field on bad content."""
+        if self._compiled is not None:
+            try:
+                return self._compiled.encode(msg)
+            except CodecError as exc:
+                raise MessageError(str(exc), mti=msg.get("t"), field=exc.field) from None
+            except Unsupported:
+                pass
         doc = dict(msg)
         if self._track2_sep != "=" and "35" in doc:
             doc["35"] = doc["35"].replace("=", self._track2_sep)
@@ -86,6 +95,13 @@ class Dialect:
 
     def decode(self, data: bytes) -> dict[str, str]:
         """Decode one message; MessageError carries the MTI when it could be read."""
+        if self._compiled is not None:
+            try:
+                return self._compiled.decode(data)
+            except CodecError as exc:
+                raise MessageError(str(exc), mti=self.peek_mti(data), field=exc.field, partial=exc.partial) from None
+            except Unsupported:
+                pass
         try:
             doc, _ = iso8583.decode(data, self.spec)
         except iso8583.DecodeError as exc:
