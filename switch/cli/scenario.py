@@ -16,10 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     run = sub.add_parser("run", help="run scenario files against an ISO 8583 host (exit 0 only if all pass)")
     run.add_argument("files", nargs="+", metavar="FILE", help="scenario files or directories of *.yaml")
-    run.add_argument("--target", type=host_port, default=("127.0.0.1", 8583), metavar="HOST:PORT",
-                     help="the ISO 8583 host (default 127.0.0.1:8583)")
-    run.add_argument("--dialect", default="ascii87", help="wire dialect name or spec file (default ascii87)")
-    run.add_argument("--framing", default="len2", help="len2, len4, ascii2, ascii4 or bcd2 (default len2)")
+    run.add_argument("--target", type=host_port, metavar="HOST:PORT",
+                     help="the ISO 8583 host (default: the scenario's target:, else 127.0.0.1:8583)")
+    run.add_argument("--dialect", help="wire dialect name or spec file (default: the scenario's, else ascii87)")
+    run.add_argument("--framing", help="len2, len4, ascii2, ascii4 or bcd2 (default: the scenario's, else len2)")
     run.add_argument("--tpdu", metavar="HEX", help="5-byte TPDU to send before each message (10 hex)")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="per-step timeout for every step")
     run.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
@@ -73,15 +73,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from switch.wire import DialectError, Framing, load_dialect
 
     try:
-        load_dialect(args.dialect)
-        Framing(args.framing, tpdu=args.tpdu is not None)
+        load_dialect(args.dialect or "ascii87")
+        Framing(args.framing or "len2", tpdu=args.tpdu is not None)
     except (DialectError, ValueError) as exc:
         raise CliError(str(exc)) from None
     scenarios = [s for s in loaded if not isinstance(s, ScenarioResult)]
     progress = None
     if not args.no_progress and not args.json:
         progress = report.Progress(sum(count_steps(s.steps) for s in scenarios))
-    host, port = args.target
+    host, port = args.target or (None, None)
     outcome: dict = {}
 
     async def main(reactor) -> None:

@@ -85,12 +85,17 @@ def load_scenario(path: str | Path) -> Scenario:
     tags = data.get("tags") or []
     if not isinstance(tags, list):
         raise data.error("tags", "expected a list")
+    target = _opt_str(merged.get("target"))
+    if target is not None:
+        h, sep, port = target.rpartition(":")
+        if not sep or not port.isdigit():
+            raise _err_at(merged, "target", "expected HOST:PORT")
     return Scenario(
         name=str(data.get("name") or path.stem), file=str(path), terminal=terminal, cards=ctx.cards,
         steps=steps, variables={str(k): str(v) for k, v in variables.items()}, timeout=timeout,
         description=str(data.get("description") or ""), tags=[str(t) for t in tags],
         dialect=_opt_str(merged.get("dialect")), framing=_opt_str(merged.get("framing")),
-        target=_opt_str(merged.get("target")),
+        target=target,
     )
 
 

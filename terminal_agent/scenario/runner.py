@@ -46,11 +46,20 @@ class StanCounter:
 
 
 @dataclass
+class _Wire:
+    host: str
+    port: int
+    dialect: str
+    framing: str
+
+
+@dataclass
 class _Session:
     name: str
     terminal: Terminal
     variables: dict[str, str]
     ctx: messages.BuildContext
+    wire: _Wire
     client: IsoClient | None = None
     unmatched: list[dict] = field(default_factory=list)
 
@@ -58,9 +67,11 @@ class _Session:
 class Runner:
     """Runs scenarios; `progress(result: StepResult)` is called after each step."""
 
-    def __init__(self, reactor: Any, host: str, port: int, dialect: str = "ascii87", framing: str = "len2",
-                 tpdu: str | None = None, timeout: float | None = None,
+    def __init__(self, reactor: Any, host: str | None, port: int | None, dialect: str | None = None,
+                 framing: str | None = None, tpdu: str | None = None, timeout: float | None = None,
                  progress: Callable[[StepResult], None] | None = None, stan_start: int | None = None) -> None:
+        # Given here (the command line) they win; None falls back to the scenario's target/dialect/framing
+        # keys, then to 127.0.0.1:8583, ascii87, len2.
         self.reactor, self.host, self.port = reactor, host, port
         self.dialect, self.framing, self.tpdu = dialect, framing, tpdu
         self.timeout = timeout  # overrides every scenario's default step timeout when set
@@ -68,7 +79,8 @@ class Runner:
         self.next_stan = StanCounter(stan_start)
 
     async def run_all(self, scenarios: list[Scenario]) -> RunResult:
-        run = RunResult(target=f"{self.host}:{self.port}", started=datetime.now(UTC).isoformat(timespec="seconds"))
+        target = f"{self.host}:{self.port}" if self.host else "per scenario (default 127.0.0.1:8583)"
+        run = RunResult(target=target, started=datetime.now(UTC).isoformat(timespec="seconds"))
         t0 = time.monotonic()
         for sc in scenarios:
             run.scenarios.append(await self.run_scenario(sc))
@@ -81,7 +93,7 @@ class Runner:
         totals: dict[str, dict[str, int]] = {}
         ctx = messages.BuildContext(terminal=sc.terminal, cards=sc.cards, next_stan=self.next_stan,
                                     totals=totals.setdefault(sc.terminal.tid, {}))
-        sess = _Session("main", sc.terminal, dict(sc.variables), ctx)
+        sess = _Session("main", sc.terminal, dict(sc.variables), ctx, self._wire(sc))
         try:
             await self._run_steps(sc, sess, sc.steps, result, totals)
         finally:
@@ -112,13 +124,21 @@ class Runner:
                                         records=dict(parent.ctx.records), totals=totals.setdefault(term.tid, {}),
                                         atc=parent.ctx.atc)
             sess = _Session(f"{parent.name}/{child.name}" if parent.name != "main" else child.name, term,
-                            dict(parent.variables), ctx)
+                            dict(parent.variables), ctx, parent.wire)
             runs.append((sess, defer.ensureDeferred(self._run_steps(sc, sess, child.steps, result, totals))))
         try:
             await defer.DeferredList([d for _, d in runs], consumeErrors=False)
         finally:
             for sess, _ in runs:
                 self._close(sess)
+
+    def _wire(self, sc: Scenario) -> _Wire:
+        host, port = self.host, self.port
+        if host is None and sc.target:
+            h, _, p = sc.target.rpartition(":")
+            host, port = h or "127.0.0.1", int(p)
+        return _Wire(host or "127.0.0.1", port or 8583, self.dialect or sc.dialect or "ascii87",
+                     self.framing or sc.framing or "len2")
 
     def _close(self, sess: _Session) -> None:
         if sess.client is not None:
@@ -127,8 +147,9 @@ class Runner:
 
     async def _connect(self, sess: _Session) -> IsoClient:
         if sess.client is None or not sess.client.connected:
-            client = await IsoClient.connect(self.reactor, self.host, self.port, dialect=self.dialect,
-                                             framing=self.framing, tpdu=self.tpdu)
+            w = sess.wire
+            client = await IsoClient.connect(self.reactor, w.host, w.port, dialect=w.dialect, framing=w.framing,
+                                             tpdu=self.tpdu)
             client.on_unmatched = sess.unmatched.append
             sess.client = client
         return sess.client
@@ -148,7 +169,7 @@ class Runner:
         try:
             client = await self._connect(sess)
         except Exception as exc:  # any connect failure is this step's error, the run goes on
-            return self._error(r, f"cannot connect to {self.host}:{self.port}: {exc}", t0)
+            return self._error(r, f"cannot connect to {sess.wire.host}:{sess.wire.port}: {exc}", t0)
         raw_before = client.last_raw_response
         seen_unmatched = len(sess.unmatched)
         try:

@@ -175,3 +175,30 @@ def test_progress_is_one_redrawn_line_on_a_tty_and_failures_only_elsewhere(run):
     assert f"{len(steps)}/{len(steps)}" in tty.getvalue()
     lines = log.getvalue().splitlines()
     assert len(lines) == 2 and lines[0].startswith("FAIL failing: purchase") and lines[1].startswith("ERROR")
+
+
+@pytest.mark.parametrize("dialect, framing", [("bcd87", "bcd2"), ("ebcdic87", "ascii4"), ("binary87", "len4")])
+def test_other_dialects_and_framings_from_the_scenario_file(call_in_reactor, tmp_path, dialect, framing):
+    """A host speaking another wire format: the scenario's target/dialect/framing keys are used when the
+    command line gives none."""
+    from twisted.internet import reactor
+
+    from tests.hostsim.simserver import start
+
+    switch, port = start(call_in_reactor, None, dialect=dialect, framing=framing)
+    sc = load(tmp_path, "w.yaml", f"""
+        target: 127.0.0.1:{port}
+        dialect: {dialect}
+        framing: {framing}
+        terminal: {{fixture: POS00001}}
+        cards:
+          visa: {{fixture: good-visa}}
+        steps:
+          - echo:
+            expect: {{"39": "00"}}
+          - purchase: {{card: visa, amount: "12.34", entry: chip}}
+            expect: {{"39": "00", "4": {{echo: true}}}}
+        """)
+    result = call_in_reactor(Runner(reactor, None, None).run_all, [sc])
+    call_in_reactor(switch.stop)
+    assert result.passed, summary(result)
