@@ -36,10 +36,10 @@ TPDU = b"\x60\x00\x01\x00\x02"
 # Crashes already reported to their owner in docs/requests.md: (exception type, function in the traceback).
 # They are counted and printed, not failed on, so CI stays green until the owner fixes them; anything
 # else fails the test. Remove an entry once its fix lands (test_known_crash_reproducers then passes).
-KNOWN = {
-    ("MessageError", "_answer"): "docs/requests.md, security helper to the lead: 39=30 answer re-encodes a bad field",
-    ("ValueError", "decode_length"): "docs/requests.md, security helper to the lead: ascii length with a Unicode digit",
-}
+# Both crashes this found so far were fixed by the lead (c66556a: ascii length prefixes with superscript
+# digits, and the 39=30 answer re-encoding an unreadable field 11/41); their reproducers are regression
+# tests below and in ALWAYS.
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 class Crashes:
@@ -194,9 +194,7 @@ BAD_41 = bytes.fromhex(
     "333630323030303139463141303230363832")
 
 
-@pytest.mark.xfail(reason="known crash reported in docs/requests.md (lead: switch.server.protocol._answer)",
-                   strict=False)
-def test_known_crash_reproducers(switch_port):
+def test_format_error_answer_with_unreadable_field_41(switch_port):
     """Each reproducer must be answered with 39=30 (a format error), with no unhandled error logged."""
     dialect, framing = load_dialect("ascii87"), Framing("len2", max_frame=2048)
     port = switch_port("ascii87", "len2", False)

@@ -25,14 +25,6 @@ DIALECTS = ("ascii87", "binary87", "bcd87", "ebcdic87")
 FRAMINGS = [(p, t) for p in PREFIXES for t in (False, True)]
 
 
-def known_frame_crash(prefix: str, exc: Exception) -> bool:
-    """Reported in docs/requests.md (security helper to the lead): an ascii2/ascii4 length prefix with a
-    Unicode digit such as b"0\xb2" ('0' + superscript two in latin-1) passes str.isdigit() and then
-    int() raises ValueError instead of FrameError. Remove once fixed (test_known_frame_crash passes)."""
-    return (prefix in ("ascii2", "ascii4") and type(exc) is ValueError
-            and str(exc).startswith("invalid literal for int()"))
-
-
 @pytest.mark.parametrize(("prefix", "tpdu"), FRAMINGS)
 @fuzz_settings(150)
 @given(data=st.binary(max_size=600), cuts=st.lists(st.integers(0, 600), max_size=6),
@@ -50,14 +42,12 @@ def test_frame_reader_garbage(prefix, tpdu, data, cuts, max_frame):
             assert reader.pending <= framing.prefix_len + framing.max_frame
     except FrameError:
         pass
-    except ValueError as exc:
-        if not known_frame_crash(prefix, exc):
-            raise
 
 
-@pytest.mark.xfail(reason="known crash reported in docs/requests.md (lead: Framing.decode_length)", strict=False)
 @pytest.mark.parametrize("prefix", ["ascii2", "ascii4"])
-def test_known_frame_crash(prefix):
+def test_unicode_digit_length_prefix(prefix):
+    """Regression for a fuzz find (fixed in c66556a): superscript digits passed str.isdigit(), then int()
+    raised ValueError instead of FrameError."""
     for bad in (b"0\xb2", b"\xb9\xb3", b"00\xb20", b"\xb30"):  # superscript digits
         with pytest.raises(FrameError):
             FrameReader(Framing(prefix)).feed(bad + b"0" * 8)
