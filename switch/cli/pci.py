@@ -1,4 +1,5 @@
-"""`acqsim pci-scan`: look for card data where it must not be (issue 10, DESIGN: Card data).
+"""`acqsim pci-scan`: look for card data where it must not be (Q2: card data stored only encrypted;
+issue 10, DESIGN: Card data).
 
 Exit status: 0 clean, 1 on any finding, 2 when something could not be scanned (so "clean" is never
 claimed for data that was not read). Findings are printed masked; values are never shown.

@@ -1,4 +1,4 @@
-"""Refuse TCP connections from addresses not configured (issue 10: the HSM accepts connections only from
+"""Refuse TCP connections from addresses not configured (Q2: access only for those who need it; issue 10: the HSM accepts connections only from
 configured addresses).
 
 `AllowListFactory(factory, ["127.0.0.1", "10.1.0.0/16"])` wraps any Twisted server factory: for a peer

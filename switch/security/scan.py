@@ -1,4 +1,5 @@
-"""`acqsim pci-scan` engine: walk a data directory (SQLite files, logs, JSONL recordings, HTML/XML/JSON
+"""`acqsim pci-scan` engine (Q2: card data is stored only encrypted, so any clear PAN, track, PIN block,
+CVV or key outside a protected column is a finding): walk a data directory (SQLite files, logs, JSONL recordings, HTML/XML/JSON
 reports) and optionally a database URL, and report card data found outside protected columns.
 
 Text files are streamed in chunks cut at line ends and decoded as latin-1 (never fails, keeps ASCII card

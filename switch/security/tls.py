@@ -1,4 +1,4 @@
-"""TLS for the switch's listeners and the HSM port (issue 10): Twisted connection creators built on
+"""TLS for the switch's listeners and the HSM port (Q2: transport is encrypted; issue 10): Twisted connection creators built on
 pyOpenSSL, the same as stdlib ssl.SSLContext objects for blocking code (HsmClient), and `listen` which
 puts TLS and the address allow-list in front of any Twisted factory.
 

@@ -1,4 +1,4 @@
-"""`acqsim pci-scan` (issue 10, DESIGN: Card data): every kind of planted card data is found, masked; a
+"""`acqsim pci-scan` (Q2, issue 10, DESIGN: Card data): every kind of planted card data is found, masked; a
 realistic clean data directory is clean; protected columns are skipped; big databases scan fast."""
 
 from __future__ import annotations

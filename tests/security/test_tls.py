@@ -1,4 +1,5 @@
-"""TLS listeners, mutual TLS and the address allow-list over real sockets (issue 10).
+"""TLS listeners, mutual TLS and the address allow-list over real sockets (Q2: encrypted transport,
+least privilege; issue 10).
 
 Servers run on the session reactor thread (tests/conftest.py); clients are both blocking stdlib ssl
 sockets (as HsmClient would use) and Twisted TLS endpoints (as the switch's outbound links would)."""
