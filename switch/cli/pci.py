@@ -25,6 +25,15 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, default=200, help="list at most this many findings (all are counted)")
     add_json_flag(p)
     p.set_defaults(func=run)
+    k = sub.add_parser("test-pki", help="generate a throw-away CA, server and client certificates for TLS tests",
+                       description="A CA, a server certificate for 127.0.0.1/::1/localhost, a client certificate "
+                                   "and negative cases (unrelated CA, expired client), PEM, keys unencrypted. "
+                                   "For tests and demos only.")
+    k.add_argument("directory", help="where to write the files (created if missing)")
+    k.add_argument("--server-name", default="acqsim-switch", help="server certificate common name")
+    k.add_argument("--client-name", default="TERM0001", help="client certificate common name")
+    add_json_flag(k)
+    k.set_defaults(func=test_pki)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +64,24 @@ def run(args: argparse.Namespace) -> int:
     if not report.clean:
         return 1
     return 2 if report.errors else 0
+
+
+def test_pki(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from switch.security.certs import write_test_pki
+
+    try:
+        pki = write_test_pki(args.directory, server_name=args.server_name, client_name=args.client_name)
+    except OSError as exc:
+        raise CliError(f"{args.directory}: {exc.strerror}") from None
+    paths = {k: str(v) for k, v in asdict(pki).items()}
+    if args.json:
+        print_json(paths)
+    else:
+        for name, path in paths.items():
+            print(f"{name:20s} {path}")
+    return 0
 
 
 def _merge(into, other) -> None:

@@ -222,3 +222,14 @@ def test_iso_switch_factory_over_mutual_tls(pki, call_in_reactor, reactor):
         assert answer["t"] == "0810" and answer["39"] == "00" and answer["11"] == "000001"
     finally:
         call_in_reactor(port.stopListening)
+
+
+def test_cli_test_pki(tmp_path, capsys):
+    import json
+
+    from switch.cli.main import main
+
+    assert main(["test-pki", str(tmp_path / "pki"), "--json"]) == 0
+    paths = json.loads(capsys.readouterr().out)
+    assert server_tls_options(paths["server_cert"], paths["server_key"], ca=paths["ca_cert"]) is not None
+    assert oct((tmp_path / "pki" / "server.key").stat().st_mode)[-3:] == "600"
