@@ -1,6 +1,6 @@
-"""`acqsim pci-scan` engine (Q2: card data is stored only encrypted, so any clear PAN, track, PIN block,
-CVV or key outside a protected column is a finding): walk a data directory (SQLite files, logs, JSONL recordings, HTML/XML/JSON
-reports) and optionally a database URL, and report card data found outside protected columns.
+"""`acqsim pci-scan` engine: walk a data directory (SQLite files, logs, JSONL recordings, HTML/XML/JSON
+reports) and optionally a database URL, and report card data found outside protected columns (Q2: card
+data is stored only encrypted, so a clear PAN, track, PIN block, CVV or key anywhere else is a finding).
 
 Text files are streamed in chunks cut at line ends and decoded as latin-1 (never fails, keeps ASCII card
 data readable in any encoding); gzip-rotated logs are read through gzip. SQLite files are recognised by
