@@ -107,6 +107,11 @@ class RemoteIssuers:
             adv["2"] = request["35"].replace("D", "=").split("=")[0]
         adv["90"] = (request.get("t", "0200") + request.get("11", "").rjust(6, "0")
                      + request.get("7", "").rjust(10, "0") + "0" * 22)
+        self.queue_message(issuer_id, adv)
+
+    def queue_message(self, issuer_id: str, adv: dict[str, str]) -> None:
+        """Queue an advice for `issuer_id` (encrypted at rest); `retry_pending` sends it until answered."""
+        adv = {k: v for k, v in adv.items() if k not in DROP_FIELDS and k != "35"}
         with self.engine.begin() as conn:
             conn.execute(insert(remote_reversals).values(
                 issuer_id=issuer_id, message=self.vault.encrypt(json.dumps(adv)), attempts=0,

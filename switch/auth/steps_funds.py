@@ -108,6 +108,8 @@ def reverse(ctx: AuthContext, s: Services) -> None:
     if o["rc"] != "00" or o["state"] in ("inquiry", "reversed"):
         ctx.state = "noop"
         return None  # nothing was booked or it is already reversed: acknowledge
+    if not o["txn_ref"] and o["card_id"] is None:
+        return _reverse_remote(ctx, s)
     remaining = int(o["amount"]) - int(o["reversed_amount"] or 0)
     amount = remaining
     if ctx.request.get("95"):
@@ -135,6 +137,19 @@ def reverse(ctx: AuthContext, s: Services) -> None:
     if ctx.card is not None and o["proc"]:
         ctx.request = {**ctx.request, "3": o["proc"]}  # limit category of the original
         _count_usage(ctx, s, sign=-1, amount=amount)
+    return None
+
+
+def _reverse_remote(ctx: AuthContext, s: Services) -> None:
+    """The original was approved by a remote issuer: pass the reversal on as an advice, queued and retried
+    until that issuer acknowledges it; the terminal gets 00 at once."""
+    pan = ctx.request.get("2") or ctx.request.get("35", "").replace("D", "=").split("=")[0]
+    routed = s.store.route_bin(pan) if pan else None
+    if routed is None or routed[0].kind != "remote" or s.remote is None:
+        return ctx.decline("25", "original was not booked here and no remote issuer is known for it")
+    s.remote.queue_message(routed[0].issuer_id, {**ctx.request, "t": "0420", "2": pan})
+    s.journal.update_original(ctx.original["id"], state="reversed", reversed_amount=int(ctx.original["amount"]))
+    ctx.state = "reversal"
     return None
 
 

@@ -236,8 +236,15 @@ def test_remote_issuer_approval_passes_through(switch, tcp, call_in_reactor):
     saved = issuer.route
     issuer.route = dict(saved, port=port.getHost().port)
     try:
-        resp = tcp.ask(request("remote-issuer"))
+        sale = request("remote-issuer")
+        resp = tcp.ask(sale)
         assert resp["39"] == "00" and resp["38"] == "REM123"
+        # Its reversal is passed on to the remote issuer as a queued advice (retried until answered).
+        rev = {"t": "0400", "3": "000000", "4": sale["4"], "7": f7(), "11": "616161", "41": "POS00001",
+               "90": "0200" + sale["11"] + sale["7"] + "0" * 22, "2": card("remote-issuer")["pan"]}
+        assert tcp.ask(rev)["39"] == "00"
+        queued = switch["handler"].services.remote.pending()[-1][2]
+        assert queued["t"] == "0420" and queued["90"] == rev["90"] and "35" not in queued
         from psec import pinblock
 
         from tests.auth.harness import FX, tdes_ecb
