@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from switch.ledger import tables as T
 from switch.ledger.batch import Batch, PendingState
+from switch.ledger.group import GroupCommitter
 from switch.ledger.types import (
     ID_MAX,
     Account,
@@ -34,10 +36,15 @@ _POST_VOID = int(TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDIN
 class Ledger:
     """TigerBeetle-style ledger on a SQLAlchemy engine; thread-safe, one DB transaction per batch."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], int] = time.time_ns) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], int] = time.time_ns,
+                 group_commit: bool | None = None) -> None:
         self.engine = engine
         self.clock = clock
         self._pg = engine.dialect.name == "postgresql"
+        # SQLite: one writer, one fsync per commit -> concurrent callers share commits. PostgreSQL: each
+        # call its own transaction, so row locks are held only for one caller's work.
+        use_group = engine.dialect.name == "sqlite" if group_commit is None else group_commit
+        self._group = GroupCommitter(engine) if use_group else None
         self._last_ts = 0
         self._ts_lock = threading.Lock()
         self._upd_accounts = (update(T.accounts).where(T.accounts.c.id == bindparam("b_id"))
@@ -48,14 +55,13 @@ class Ledger:
     # -- accounts -------------------------------------------------------------------------------------
     def create_accounts(self, accounts: Sequence[Account]) -> list[CreateAccountResult]:
         """Create accounts (balances start at zero); `exists` when the same id comes again unchanged."""
-        def attempt() -> list[CreateAccountResult]:
-            with self.engine.begin() as conn:
-                found = {a.id: a for a in self._select_accounts(conn, {a.id for a in accounts}, lock=False)}
-                results, rows = _account_results(accounts, found, self._now())
-                if rows:
-                    conn.execute(T.accounts.insert(), rows)
-                return results
-        return self._retry(attempt)
+        def work(conn: Connection) -> list[CreateAccountResult]:
+            found = {a.id: a for a in self._select_accounts(conn, {a.id for a in accounts}, lock=False)}
+            results, rows = _account_results(accounts, found, self._now())
+            if rows:
+                conn.execute(T.accounts.insert(), rows)
+            return results
+        return self._retry(lambda: self._transaction(work))
 
     def lookup_accounts(self, ids: Iterable[int]) -> list[Account]:
         """The accounts found, in the order asked (missing ids are left out, as TigerBeetle does)."""
@@ -95,33 +101,37 @@ class Ledger:
         (`booked`: id -> Transfer as stored, with the amounts actually booked); callers store their own rows
         atomically with the booking. An exception from it rolls everything back and propagates.
         """
-        def attempt() -> list:
-            with self.engine.begin() as conn:
-                batch = self._load(conn, transfers)
-                batch.expire_overdue()
-                results = batch.run(list(transfers))
-                self._write(conn, batch)
-                if hook is not None:
-                    hook(conn, results, batch.new)
-                return results
-        return self._retry(attempt)
+        def work(conn: Connection) -> list:
+            batch = self._load(conn, transfers)
+            batch.expire_overdue()
+            results = batch.run(list(transfers))
+            self._write(conn, batch)
+            if hook is not None:
+                hook(conn, results, batch.new)
+            return results
+        return self._retry(lambda: self._transaction(work))
 
     def expire_pending(self) -> int:
         """Release holds whose timeout has passed; returns how many expired (the server calls it often)."""
         total = 0
         while True:
-            def attempt() -> int:
-                with self.engine.begin() as conn:
-                    batch = self._load(conn, ())
-                    batch.expire_overdue()
-                    self._write(conn, batch)
-                    return batch.expired
-            n = self._retry(attempt)
+            def work(conn: Connection) -> int:
+                batch = self._load(conn, ())
+                batch.expire_overdue()
+                self._write(conn, batch)
+                return batch.expired
+            n = self._retry(lambda: self._transaction(work))
             total += n
             if n < _SWEEP:
                 return total
 
     # -- internals ------------------------------------------------------------------------------------
+    def _transaction(self, work: Callable[[Connection], Any]) -> Any:
+        if self._group is not None:
+            return self._group.run(work)
+        with self.engine.begin() as conn:
+            return work(conn)
+
     def _now(self) -> int:
         # Strictly increasing in this process, with room for one ns per transfer of a batch.
         with self._ts_lock:

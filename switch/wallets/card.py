@@ -7,7 +7,7 @@ from switch.wallets import chart
 from switch.wallets.chart import Kind
 from switch.wallets.currency import currency
 from switch.wallets.outcome import INVALID, MERCHANT_SUSPENDED, MERCHANT_UNKNOWN, NOT_FOUND, OK, Outcome
-from switch.wallets.service import LINKED, Guard, WalletsCore
+from switch.wallets.service import LINKED, Guard, Merchant, WalletsCore
 
 F = TransferFlags
 DEFAULT_HOLD_TIMEOUT = 7 * 86400  # seconds: a pre-authorisation not completed in 7 days is released
@@ -15,14 +15,15 @@ _BOOKED_SALES = ("purchase", "cash", "capture")
 
 
 class CardEvents(WalletsCore):
-    def _merchant_check(self, key: str, kind: str, mid: str, row: dict) -> Outcome | None:
+    def _merchant_check(self, key: str, kind: str, mid: str, row: dict) -> tuple[Merchant | None, Outcome | None]:
+        """(merchant, None) when it may take card payments, else (merchant or None, the stored refusal)."""
         m = self.merchant(mid)
         if m is None:
-            return self._book(key, kind, [], row, status=MERCHANT_UNKNOWN)
+            return None, self._book(key, kind, [], row, status=MERCHANT_UNKNOWN)
         if not m.active:  # N8: a suspended (or closed, written-off) merchant takes no card payments
-            return self._book(key, kind, [], {**row, "detail": {"note": m.status_reason or m.status}},
-                              status=MERCHANT_SUSPENDED)
-        return None
+            return m, self._book(key, kind, [], {**row, "detail": {"note": m.status_reason or m.status}},
+                                 status=MERCHANT_SUSPENDED)
+        return m, None
 
     def purchase(self, key: str, card_account: int, mid: str, cur: str, amount: int, *, tid: str | None = None,
                  kind: str = "purchase") -> Outcome:
@@ -31,11 +32,11 @@ class CardEvents(WalletsCore):
         row = {"mid": mid, "tid": tid, "currency": cur, "card_account": card_account, "amount": amount}
         if amount <= 0:
             return self._book(key, kind, [], row, status=INVALID)
-        refused = self._merchant_check(key, kind, mid, row)
+        merchant, refused = self._merchant_check(key, kind, mid, row)
         if refused:
             return refused
         self.ensure_merchant_wallet(mid, cur)
-        fee = self.contract(self.merchant(mid)).mdr_fee(amount, cur)
+        fee = self.contract(merchant).mdr_fee(amount, cur)
         unsettled = chart.merchant_account_id(mid, cur, "unsettled")
         main = id_from(key, "main")
         code = Kind.CASH if kind == "cash" else Kind.PURCHASE
@@ -58,7 +59,7 @@ class CardEvents(WalletsCore):
                "state": "held"}
         if amount <= 0:
             return self._book(key, "hold", [], row, status=INVALID)
-        refused = self._merchant_check(key, "hold", mid, row)
+        _, refused = self._merchant_check(key, "hold", mid, row)
         if refused:
             return refused
         self.ensure_merchant_wallet(mid, cur)

@@ -24,7 +24,7 @@ class MerchantOps(Reversals):
         row = {"mid": mid, "tid": tid, "currency": cur, "card_account": card_account, "amount": amount}
         if amount <= 0:
             return self._book(key, "refund", [], row, status=INVALID)
-        refused = self._merchant_check(key, "refund", mid, row)
+        _, refused = self._merchant_check(key, "refund", mid, row)
         if refused:
             return refused
         self.ensure_merchant_wallet(mid, cur)
