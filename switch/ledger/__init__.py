@@ -60,7 +60,14 @@ the same transaction, through the `hook` argument). No u128: ids, amounts and ba
 
 Concurrency: each batch locks the rows it touches (PostgreSQL: SELECT ... FOR UPDATE, accounts then
 pending rows, ascending id, so batches never deadlock each other; SQLite: BEGIN IMMEDIATE, one writer).
-A concurrent insert of the same id is retried and then answered `exists`.
+A concurrent insert of the same id is retried and then answered `exists`. On SQLite, calls from several
+threads of one process share a transaction and its fsync (group commit, switch/ledger/group.py), each
+caller's part in its own SAVEPOINT; a call still returns only after the commit holding its work. A
+`hook` passed to create_transfers runs inside that transaction and must not call the ledger itself.
+
+Audit (`switch.ledger.audit(engine)`, `acqsim ledger audit`): debits == credits per ledger (posted and
+pending), every balance == the sum of its transfers, no limit broken, no pending transfer past its
+timeout, no pending transfer resolved twice.
 """
 
 from __future__ import annotations
