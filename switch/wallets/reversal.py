@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switch.ledger import TransferFlags, id_from
+from switch.ledger import PendingStatus, TransferFlags, id_from
 from switch.wallets import chart
 from switch.wallets.card import CardEvents
 from switch.wallets.chart import Kind
@@ -45,6 +45,11 @@ class Reversals(CardEvents):
         return self._book(key, "reversal", [], row, status=INVALID)
 
     def _void_hold(self, key: str, orig, amt: int, row: dict) -> Outcome:
+        self.ledger.expire_pending()  # a hold past its timeout counts as released even if not yet swept
+        if self.ledger.pending_status(orig.transfer_id) == PendingStatus.EXPIRED:
+            # The hold timed out and its funds are already released: the reversal has nothing left to do.
+            return self._book(key, "reversal", [], {**row, "detail": {"note": "hold expired"}}, status=OK,
+                              guard=Guard.of(orig, ("held",), {"state": "expired"}))
         void = self._t(id_from(key, "main"), 0, 0, 0, orig.currency, 0, F.VOID_PENDING_TRANSFER,
                        pending_id=orig.transfer_id)
         if amt == orig.amount:

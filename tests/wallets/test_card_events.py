@@ -148,3 +148,12 @@ def test_cash_withdrawal_and_card_transfer(wallets, card):
     assert wallets.void("x1r", "x1").ok
     assert wallets.card_balance(card) == (80_000, 80_000)
     assert audit(wallets.engine) == []
+
+
+def test_reversal_of_expired_hold_answers_ok(wallets, card, clock):
+    wallets.authorize_hold("h1", card, M1, "682", 30_000, timeout=60)
+    clock.advance(61)
+    r = wallets.void("v1", "h1")  # not yet swept: the reversal releases it first
+    assert r.ok and r.detail == "hold expired"
+    assert wallets.event_row("h1").state == "expired"
+    assert wallets.card_balance(card) == (100_000, 100_000)
