@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -108,42 +109,125 @@ def _card_ref(masked_pan: str, cards: dict[str, dict], labels: dict[str, str]) -
 
 def recording_to_scenario(records: list[dict[str, Any]], name: str = "recorded",
                           terminal: str | None = None) -> dict[str, Any]:
-    """A scenario document (dict, ready for yaml.safe_dump) replaying the requests with the recorded codes."""
-    answers: dict[tuple[str, tuple], dict] = {}
+    """A scenario document (dict, ready for yaml.safe_dump) replaying the requests with the recorded codes.
+
+    The first terminal seen is the scenario's; a run of requests from another terminal becomes a one-session
+    `parallel` block with that terminal (so its PIN blocks use its own key). A reversal or completion refers
+    to its original by id when the original is at top level or in the same block.
+    """
+    answers: dict[tuple[str, tuple], deque[dict[str, Any]]] = {}
     for rec in records:
         if rec["dir"] == "out":
-            answers.setdefault((rec.get("peer", ""), match_key(rec["msg"])), rec["msg"])
+            answers.setdefault((rec.get("peer", ""), match_key(rec["msg"])), deque()).append(rec)
+    first_of: dict[tuple[str, str], dict[str, Any]] = {}  # (tid, STAN) -> the first step that used it
     cards: dict[str, dict] = {}
     labels: dict[str, str] = {}
     steps: list[dict[str, Any]] = []
-    by_stan: dict[str, dict[str, Any]] = {}
+    main_tid: str | None = None
+    block: dict[str, Any] | None = None  # the current other-terminal session
+    visible: dict[tuple[str, str], dict[str, Any]] = {}  # (tid, STAN) -> step a later step may refer to
     term: dict[str, str] | None = None
     for rec in records:
         msg = rec["msg"]
-        if rec["dir"] != "in" or (terminal and msg.get("41", "").strip() != terminal):
+        tid = msg.get("41", "").strip()
+        if rec["dir"] != "in" or (terminal and tid != terminal):
             continue
-        if term is None and msg.get("41"):
-            tid = msg["41"].strip()
-            term = {"fixture": tid} if _fixture_terminal(tid) else {"tid": tid, "mid": msg.get("42", "").strip()}
-        step = _step_for(msg, cards, labels, by_stan)
-        answer = answers.get((rec.get("peer", ""), _answer_key(msg)))
+        if main_tid is None and tid:
+            main_tid = tid
+            term = _terminal_ref(tid, msg)
+        step = _step_for(msg, cards, labels, lambda stan, tid=tid, seen=visible: seen.get((tid, stan)))
+        queue = answers.get((rec.get("peer", ""), _answer_key(msg)))
+        answer_rec = queue.popleft() if queue else None  # answers pair with requests in order (same key twice)
+        answer = answer_rec["msg"] if answer_rec else None
+        _reuse_stan(first_of, tid, msg, step)
+        gap = _gap_to_next(records, rec)
+        if answer_rec is not None and gap is not None and (_seconds(rec, answer_rec) or 0) > gap:
+            answer = None  # it came after the terminal had moved on: for the terminal it never came
         if answer is None:
             step["outcome"] = "no_answer"
+            if gap is not None:  # the terminal waited this long before its next request: its timeout
+                step["timeout"] = f"{max(gap * 0.9, 0.2):.1f}s"
         else:
+            _masked_causes(step, msg, answer.get("39", ""), cards)
             exp: dict[str, Any] = {"39": answer.get("39", "")}
             for f in ("37", "38"):
                 if f in answer:
                     exp[f] = {"present": True}
             step["expect"] = exp
+        if tid == main_tid or not tid:
+            if block is not None:  # leaving a block: its ids are not visible outside it
+                visible = {k: v for k, v in visible.items() if k[0] == main_tid}
+            block = None
+            steps.append(step)
+        else:
+            if block is None or block["name"] != tid:
+                visible = {k: v for k, v in visible.items() if k[0] == main_tid}
+                block = {"name": tid, "terminal": _terminal_ref(tid, msg), "steps": []}
+                steps.append({"parallel": [block]})
+            block["steps"].append(step)
         if msg.get("11"):
-            by_stan[msg["11"]] = step
-        steps.append(step)
+            visible[(tid, msg["11"])] = step
     doc: dict[str, Any] = {"name": name, "description": "Recorded traffic replayed; card data came masked."}
     doc["terminal"] = term or {"tid": "TERM0001"}
     if cards:
         doc["cards"] = cards
     doc["steps"] = steps or [{"echo": None}]
     return doc
+
+
+def _reuse_stan(first_of: dict, tid: str, msg: dict[str, str], step: dict[str, Any]) -> None:
+    """A request that reuses an earlier request's STAN (a duplicate, or a 94 test) replays with the STAN and
+    times the first one is given at run time, through captures."""
+    stan = msg.get("11")
+    params = next(iter(step.values()))
+    if not stan or not isinstance(params, dict) or "card" not in params:
+        return
+    first = first_of.get((tid, stan))
+    if first is None:
+        first_of[(tid, stan)] = step
+        return
+    names = {f: f"f{f}_{stan}" for f in ("11", "7", "12", "13")}
+    first.setdefault("capture", {}).update({v: f"request.{f}" for f, v in names.items()})
+    params.setdefault("fields", {}).update({f: "${" + v + "}" for f, v in names.items()})
+
+
+def _seconds(a: dict[str, Any], b: dict[str, Any]) -> float | None:
+    """Seconds from record a to record b by their timestamps (None when one is missing)."""
+    try:
+        ta, tb = (datetime.fromisoformat(str(r.get("ts", "")).replace("Z", "+00:00")) for r in (a, b))
+    except ValueError:
+        return None
+    return (tb - ta).total_seconds()
+
+
+def _gap_to_next(records: list[dict[str, Any]], rec: dict[str, Any]) -> float | None:
+    """Seconds until the same peer's next request (None when it sent none)."""
+    after = False
+    for r in records:
+        if r is rec:
+            after = True
+        elif after and r["dir"] == "in" and r.get("peer") == rec.get("peer"):
+            return _seconds(rec, r)
+    return None
+
+
+def _masked_causes(step: dict[str, Any], msg: dict[str, str], code: str, cards: dict[str, dict]) -> None:
+    """PIN blocks and cryptograms are never recorded, so a decline they caused is replayed by sending a
+    wrong PIN (55, 75) or a spoilt ARQC (05 with chip data) - the cause the answer code names."""
+    params = next(iter(step.values()))
+    if not isinstance(params, dict) or "card" not in params:
+        return
+    if code in ("55", "75") and params.get("pin") is True:
+        ref = cards.get(params["card"], {})
+        card = fx.card(ref["fixture"], "x") if ref.get("fixture") else None
+        right = card.pin if card and card.pin else "1234"
+        params["pin"] = "".join(str((int(d) + 1) % 10) for d in right)
+    if code == "05" and "55" in msg:
+        params["arqc"] = "bad"
+
+
+def _terminal_ref(tid: str, msg: dict[str, str]) -> dict[str, str]:
+    return {"fixture": tid} if _fixture_terminal(tid) else {"tid": tid, "mid": msg.get("42", "").strip()}
 
 
 def _answer_key(msg: dict) -> tuple:
@@ -157,7 +241,7 @@ def _fixture_terminal(tid: str) -> bool:
         return False
 
 
-def _step_for(msg: dict[str, str], cards: dict, labels: dict, by_stan: dict) -> dict[str, Any]:
+def _step_for(msg: dict[str, str], cards: dict, labels: dict, original_of: Any) -> dict[str, Any]:
     mti, proc = msg.get("t", ""), msg.get("3", "")
     amount = int(msg["4"]) if msg.get("4", "").isdigit() else None
     if mti == "0800":
@@ -174,9 +258,14 @@ def _step_for(msg: dict[str, str], cards: dict, labels: dict, by_stan: dict) -> 
         if entry:
             params["entry"] = entry
         params["pin"] = "52" in msg
+        if kind == "transfer" and msg.get("103", "").replace("*", "").isdigit():
+            params["to_card"] = _card_ref(msg["103"], cards, labels)
+        fields = _odd_fields(msg, kind)
+        if fields:
+            params["fields"] = fields
         return {kind: params}
     if mti in ("0220", "0400", "0420") and msg.get("90"):
-        orig = by_stan.get(msg["90"][4:10])
+        orig = original_of(msg["90"][4:10])
         if orig is not None:
             orig.setdefault("id", f"s{msg['90'][4:10]}")
             kind = "completion" if mti == "0220" else "reversal"
@@ -187,9 +276,36 @@ def _step_for(msg: dict[str, str], cards: dict, labels: dict, by_stan: dict) -> 
                 params["amount_minor"] = str(amount)
             return {kind: params}
     if mti == "0500":
-        return {"batch_close": None}
+        # Replay the totals the terminal sent (the recording's run may have had other traffic in the batch).
+        names = {"74": "credits", "76": "debits", "86": "credits_amount", "88": "debits_amount",
+                 "75": "credit_reversals", "77": "debit_reversals", "87": "credit_reversals_amount",
+                 "89": "debit_reversals_amount"}
+        totals = {name: str(int(msg[f])) for f, name in names.items() if msg.get(f, "").isdigit()}
+        return {"batch_close": {"totals": totals} if totals else None}
     skip = {"t", "7", "11", "12", "13", "41", "42", "2", "35", "36", "45", "52", "55", "64", "128"}
     return {"raw": {"mti": mti, "fields": {k: v for k, v in msg.items() if k not in skip}}}
+
+
+# What the runner builds itself for a card transaction; anything else the terminal sent is carried over,
+# and anything of these it did not send is removed, so odd requests (surcharge, missing currency, a bad
+# processing code) replay as they were. Masked fields (PAN, tracks, PIN block, ICC data, MACs) cannot be.
+_BUILT = {"2", "3", "4", "7", "11", "12", "13", "14", "22", "23", "25", "35", "41", "42", "49", "52", "55"}
+_MASKED = {"2", "35", "36", "45", "52", "55", "64", "103", "128"}
+
+
+def _odd_fields(msg: dict[str, str], kind: str) -> dict[str, Any]:
+    from terminal_agent.scenario.messages import PROCESSING
+
+    out: dict[str, Any] = {}
+    for f, v in msg.items():
+        if f.isdigit() and f not in _BUILT and f not in _MASKED:
+            out[f] = v
+    for f in ("12", "13", "25", "49"):
+        if f not in msg:
+            out[f] = None
+    if msg.get("3") and msg["3"] != PROCESSING[kind]:
+        out["3"] = msg["3"]
+    return out
 
 
 def write_scenario(doc: dict[str, Any], out: IO[str]) -> None:
