@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from switch.wire import dump, mask_pan
+from switch.wire import dump, load_dialect, mask_pan
 from terminal_agent.scenario.results import PASSED, RunResult, ScenarioResult, StepResult
 
 _CSS = """
@@ -18,7 +18,7 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;pad
 vertical-align:top}th{background:#f5f5f5}
 details{margin:.2em 0}summary{cursor:pointer}
 pre{background:#f8f8f8;border:1px solid #e2e2e2;padding:.5em;overflow-x:auto;font-size:12px;margin:.3em 0}
-.dumps{display:grid;grid-template-columns:1fr 1fr;gap:.5em}.muted{color:#777;font-size:12px}
+.dumps{display:grid;grid-template-columns:1fr 1fr;gap:.5em}tr.good+tr.good td,tr.bad+tr.bad td{border-top:0}.muted{color:#777;font-size:12px}
 """
 
 
@@ -52,7 +52,7 @@ def _scenario(i: int, sc: ScenarioResult) -> str:
     if sc.error:
         out.append(f"<pre class=\"bad\">{escape(sc.error)}</pre>")
     out.append("<table><tr><th>#</th><th>step</th><th>session</th><th>outcome</th><th>rc</th><th>time</th>"
-               "<th>details</th></tr>")
+               "<th>result</th></tr>")
     for n, st in enumerate(sc.steps, 1):
         out.append(_step(n, st))
     out.append("</table>")
@@ -66,10 +66,13 @@ def _step(n: int, st: StepResult) -> str:
     notes = "".join(f"<div class=\"muted\">{escape(x)}</div>" for x in st.notes)
     req = _dump(st.request, "request")
     resp = _dump(st.response, "answer") if st.response else f"<pre>(no answer: {escape(st.outcome)})</pre>"
-    return (f"<tr class=\"{'good' if ok else 'bad'}\"><td>{n}</td><td>{escape(st.name)}<div class=\"muted\">"
+    row = "good" if ok else "bad"
+    # The dumps get a full-width row of their own: side by side they need the whole page width.
+    return (f"<tr class=\"{row}\"><td>{n}</td><td>{escape(st.name)}<div class=\"muted\">"
             f"{escape(st.kind)} &middot; {escape(st.file)}:{st.line}</div></td><td>{escape(st.session)}</td>"
             f"<td>{escape(st.outcome or st.status)}</td><td>{escape(code)}</td><td>{st.duration * 1000:.0f} ms</td>"
-            f"<td>{failures}{notes}<details{'' if ok else ' open'}><summary>messages</summary>"
+            f"<td>{failures}{notes}</td></tr>"
+            f"<tr class=\"{row}\"><td></td><td colspan=\"6\"><details{'' if ok else ' open'}><summary>messages</summary>"
             f"<div class=\"dumps\">{req}{resp}</div></details></td></tr>")
 
 
@@ -82,7 +85,15 @@ def _dump(msg: dict | None, title: str) -> str:
     for key in ("64", "128"):  # MACs: not card data, but nothing a reader needs either
         if key in shown:
             shown[key] = "*" * len(shown[key])
-    return f"<pre>{escape(dump(shown, title=title))}</pre>"
+    return f"<pre>{escape(dump(shown, _spec(), title=title))}</pre>"
+
+
+def _spec() -> dict | None:
+    """Field names for the dumps (the ascii87 spec's descriptions; every dialect shares the numbering)."""
+    try:
+        return load_dialect("ascii87").spec
+    except Exception:  # names are a nicety; a dump without them is still a dump
+        return None
 
 
 def write_html(run: RunResult, path: str | Path) -> None:
