@@ -66,8 +66,10 @@ def _walk(root: Path) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
         for name in sorted(filenames):
-            if not name.endswith(_SIDE_SUFFIXES):
-                out.append(Path(dirpath) / name)
+            path = Path(dirpath) / name
+            # Regular files only: opening a FIFO or a device (a symlink to /dev/zero) would block or never end.
+            if not name.endswith(_SIDE_SUFFIXES) and path.is_file():
+                out.append(path)
     return out
 
 

@@ -196,6 +196,14 @@ def test_registry_declarations(tmp_path):
         declare_encrypted("t", "c", "rot13")
 
 
+def test_special_files_are_skipped(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe")  # opening it would block for ever
+    (tmp_path / "zero").symlink_to("/dev/zero")  # reading it would never end
+    (tmp_path / "ok.log").write_text("nothing here\n")
+    code, out = run_cli(capsys, "--data-dir", str(tmp_path))
+    assert code == 0 and "1 files" in out
+
+
 def test_cli_errors(tmp_path, capsys):
     assert main(["pci-scan", "--data-dir", str(tmp_path / "missing")]) == 2
     assert main(["pci-scan", "--data-dir", str(tmp_path), "--path", str(tmp_path / "nope")]) == 2
