@@ -63,7 +63,26 @@ def build(options: SwitchOptions, reactor: Any = None) -> Running:
         log.info("empty database: loaded the shipped fixtures")
     switch = Switch(key_change=build_key_change(engine, hsm, reactor))
     authorizer = register_authorizer(switch.router, engine, hsm, config, reactor=reactor)
+    _expire_holds_periodically(reactor, engine, float(config.get("hold_expiry_interval", 60)))
     return Running(switch, engine, hsm, authorizer, data_dir)
+
+
+def _expire_holds_periodically(reactor: Any, engine: Any, interval: float) -> None:
+    """Bookings release overdue holds as they go; this releases them on an idle switch too (off the reactor)."""
+    from twisted.internet import task, threads
+
+    from switch.ledger import Ledger
+
+    ledger = Ledger(engine)
+
+    def expire():
+        d = threads.deferToThread(ledger.expire_pending)
+        d.addErrback(lambda f: log.error("hold expiry failed: %s", f.value))
+        return d
+
+    loop = task.LoopingCall(expire)
+    loop.clock = reactor
+    reactor.callWhenRunning(loop.start, interval, now=False)
 
 
 def _hsm(address: tuple[str, int] | None) -> Any:
