@@ -17,7 +17,7 @@ _PARAM_KEYS: dict[str, tuple[str, ...]] = {
     "completion": ("original", "amount", "amount_minor", "fields"),
     "echo": ("fields",), "sign_on": ("fields",),
     "batch_close": ("totals", "fields"),
-    "raw": ("mti", "fields", "defaults"),
+    "raw": ("mti", "fields", "defaults", "hex"),
 }
 _TOTAL_KEYS = ("credits", "credits_amount", "debits", "debits_amount", "credit_reversals",
                "credit_reversals_amount", "debit_reversals", "debit_reversals_amount")
@@ -96,10 +96,14 @@ def check_params(item: LDict, kind: str, cards: dict[str, Any], ids: set[str]) -
             raise p.error(None, f"a {kind} needs original: (the id of an earlier step)")
         if not has_var(orig) and str(orig) not in ids:
             raise p.error("original", f"no earlier step with id {orig!r}")
-    if kind == "raw":
+    if kind == "raw" and p.get("hex") is not None:
+        h = str(p["hex"]).replace(" ", "")
+        if "mti" in p or "fields" in p or not re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", h):
+            raise p.error("hex", "hex: is the whole message body as hex digits, without mti: or fields:")
+    elif kind == "raw":
         mti = p.get("mti")
         if mti is None or not re.fullmatch(r"[0-9]{4}", str(mti)) and not has_var(mti):
-            raise p.error("mti" if "mti" in p else None, "a raw step needs mti: (4 digits)")
+            raise p.error("mti" if "mti" in p else None, "a raw step needs mti: (4 digits) or hex:")
     if kind == "batch_close" and p.get("totals") not in (None, "auto"):
         t = p["totals"]
         if not isinstance(t, LDict):

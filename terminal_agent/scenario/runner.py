@@ -16,7 +16,7 @@ from typing import Any
 
 from twisted.internet import defer, task
 
-from switch.wire import ConnectionClosed, IsoClient, MessageError, RequestTimeout, match_key
+from switch.wire import ConnectionClosed, IsoClient, MessageError, RequestTimeout, masked_hex, match_key
 from terminal_agent.scenario import expect, messages
 from terminal_agent.scenario.model import MissingVariable, Scenario, Step, Terminal, substitute
 from terminal_agent.scenario.results import ERROR, FAILED, RunResult, ScenarioResult, StepResult
@@ -146,7 +146,7 @@ class Runner:
             sess.client = None
 
     async def _connect(self, sess: _Session) -> IsoClient:
-        if sess.client is None or not sess.client.connected:
+        if sess.client is None or sess.client.closed.called:
             w = sess.wire
             client = await IsoClient.connect(self.reactor, w.host, w.port, dialect=w.dialect, framing=w.framing,
                                              tpdu=self.tpdu)
@@ -161,6 +161,9 @@ class Runner:
         timeout = step.timeout or self.timeout or sc.timeout
         try:
             params = substitute(step.params, sess.variables)
+            if step.kind == "raw" and params.get("hex") is not None:
+                return await self._raw_bytes(sess, step, r, bytes.fromhex(str(params["hex"]).replace(" ", "")),
+                                             timeout, t0)
             r.request = messages.build(step.kind, params, sess.ctx)
         except MissingVariable as exc:
             return self._error(r, f"variable ${{{exc.args[0]}}} is not set (captured by an earlier step?)", t0)
@@ -192,6 +195,36 @@ class Runner:
             r.notes.append(f"{extra} unmatched message(s) arrived during this step")
         if step.id:
             sess.ctx.records[step.id] = (r.request, r.response)
+        self._judge(step, sess, r, timeout)
+        r.duration = time.monotonic() - t0
+        return r
+
+    async def _raw_bytes(self, sess: _Session, step: Step, r: StepResult, payload: bytes, timeout: float,
+                         t0: float) -> StepResult:
+        """Send bytes as one frame (robustness tests) and take whatever comes first: any message, an
+        undecodable frame, the connection closing, or nothing."""
+        r.request = {"t": "raw"}
+        r.notes.append(f"sent {masked_hex(payload)}")
+        try:
+            client = await self._connect(sess)
+        except Exception as exc:
+            return self._error(r, f"cannot connect to {sess.wire.host}:{sess.wire.port}: {exc}", t0)
+        raw_before, seen = client.last_raw_response, len(sess.unmatched)
+        client.send_raw(payload)
+        deadline = time.monotonic() + timeout
+        r.outcome = "no_answer"
+        while time.monotonic() < deadline:
+            if len(sess.unmatched) > seen:
+                r.response, r.outcome = sess.unmatched[seen], "answer"
+                del sess.unmatched[seen]
+                break
+            if _undecodable(client, raw_before):
+                r.outcome = "garbled"
+                break
+            if client.closed.called:  # fired by connectionLost (Protocol.connected is not reset)
+                r.outcome, sess.client = "closed", None
+                break
+            await task.deferLater(self.reactor, 0.02, lambda: None)  # poll: the client has no hook for all three
         self._judge(step, sess, r, timeout)
         r.duration = time.monotonic() - t0
         return r

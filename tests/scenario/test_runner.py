@@ -202,3 +202,25 @@ def test_other_dialects_and_framings_from_the_scenario_file(call_in_reactor, tmp
     result = call_in_reactor(Runner(reactor, None, None).run_all, [sc])
     call_in_reactor(switch.stop)
     assert result.passed, summary(result)
+
+
+def test_raw_bytes_step_for_robustness_tests(call_in_reactor, sim_port, tmp_path):
+    """`raw: {hex: ...}` sends bytes as they are: a truncated 0200 gets a 30 from the lead's server, line
+    noise gets the connection closed."""
+    from twisted.internet import reactor
+
+    from switch.wire import load_dialect
+
+    body = load_dialect("ascii87").encode({"t": "0200", "3": "000000", "11": "000001", "41": "POS00001"})
+    truncated = body[:-1].hex()
+    sc = load(tmp_path, "raw.yaml", f"""
+        steps:
+          - raw: {{hex: "{truncated}"}}
+            expect: {{"39": "30", mti: "0210"}}
+          - raw: {{hex: "FFFEFDFC00112233"}}
+            outcome: closed
+            timeout: 2s
+        """)
+    result = call_in_reactor(Runner(reactor, "127.0.0.1", sim_port).run_all, [sc])
+    assert result.passed, summary(result)
+    assert result.scenarios[0].steps[0].notes[0].startswith("sent ")
