@@ -96,6 +96,8 @@ class Runner:
         sess = _Session("main", sc.terminal, dict(sc.variables), ctx, self._wire(sc))
         try:
             await self._run_steps(sc, sess, sc.steps, result, totals)
+        except Exception as exc:  # a bug must fail this scenario, not the whole run
+            result.error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             self._close(sess)
         result.duration = time.monotonic() - t0
@@ -127,10 +129,17 @@ class Runner:
                             dict(parent.variables), ctx, parent.wire)
             runs.append((sess, defer.ensureDeferred(self._run_steps(sc, sess, child.steps, result, totals))))
         try:
-            await defer.DeferredList([d for _, d in runs], consumeErrors=False)
+            outcomes = await defer.DeferredList([d for _, d in runs], consumeErrors=True)
         finally:
             for sess, _ in runs:
                 self._close(sess)
+        for (ok, value), (sess, _) in zip(outcomes, runs, strict=True):
+            if not ok:  # a session that crashed is an errored step of that session, the others stand
+                r = StepResult(scenario=sc.name, session=sess.name, name="session", kind="parallel",
+                               file=step.file, line=step.line, status=ERROR,
+                               failures=[f"internal error: {value.getErrorMessage()}"])
+                result.steps.append(r)
+                self.progress(r)
 
     def _wire(self, sc: Scenario) -> _Wire:
         host, port = self.host, self.port

@@ -224,3 +224,26 @@ def test_raw_bytes_step_for_robustness_tests(call_in_reactor, sim_port, tmp_path
     result = call_in_reactor(Runner(reactor, "127.0.0.1", sim_port).run_all, [sc])
     assert result.passed, summary(result)
     assert result.scenarios[0].steps[0].notes[0].startswith("sent ")
+
+
+def test_a_crash_fails_its_scenario_not_the_run(call_in_reactor, sim_port, tmp_path, monkeypatch):
+    from twisted.internet import reactor
+
+    from terminal_agent.scenario import messages
+
+    def broken(kind, params, ctx):
+        if kind == "balance":
+            raise ZeroDivisionError("boom")
+        return real(kind, params, ctx)
+
+    real = messages.build
+    monkeypatch.setattr(messages, "build", broken)
+    crash = load(tmp_path, "crash.yaml", "cards: {v: {pan: \"4761739001010010\"}}\nsteps:\n  - balance: {card: v}\n")
+    lanes = load(tmp_path, "lanes.yaml", "cards: {v: {pan: \"4761739001010010\"}}\nsteps:\n  - parallel:\n"
+                 "      - {name: a, steps: [{balance: {card: v}}]}\n      - {name: b, steps: [{echo: }]}\n")
+    fine = load(tmp_path, "fine.yaml", "steps: [{echo: }]\n")
+    result = call_in_reactor(Runner(reactor, "127.0.0.1", sim_port).run_all, [crash, lanes, fine])
+    assert "internal error: ZeroDivisionError: boom" in result.scenarios[0].error
+    statuses = {s.session: s.status for s in result.scenarios[1].steps}
+    assert statuses == {"a": "error", "b": "passed"}
+    assert result.scenarios[2].passed and not result.passed
