@@ -80,8 +80,9 @@ def _dump(msg: dict | None, title: str) -> str:
     if msg is None:
         return "<pre>(none)</pre>"
     shown = dict(msg)
-    if shown.get("103", "").isdigit() and len(shown["103"]) > 10:  # a transfer's destination card
-        shown["103"] = mask_pan(shown["103"])
+    for key in ("102", "103"):  # account ids: a transfer's cards
+        if shown.get(key, "").isdigit() and len(shown[key]) > 10:
+            shown[key] = mask_pan(shown[key])
     for key in ("64", "128"):  # MACs: not card data, but nothing a reader needs either
         if key in shown:
             shown[key] = "*" * len(shown[key])

@@ -36,7 +36,7 @@ def mask_message(msg: dict[str, str]) -> dict[str, str]:
                 out[k] = f"<{len(v) // 2} bytes>"
         elif k in ("64", "128"):
             out[k] = "*" * len(v)
-        elif k == "103" and v.isdigit() and len(v) > 10:
+        elif k in ("102", "103") and v.isdigit() and len(v) > 10:  # account ids: a card in transfers
             out[k] = mask_field("2", v)
         else:
             out[k] = mask_field(k, v)
@@ -290,7 +290,7 @@ def _step_for(msg: dict[str, str], cards: dict, labels: dict, original_of: Any) 
 # and anything of these it did not send is removed, so odd requests (surcharge, missing currency, a bad
 # processing code) replay as they were. Masked fields (PAN, tracks, PIN block, ICC data, MACs) cannot be.
 _BUILT = {"2", "3", "4", "7", "11", "12", "13", "14", "22", "23", "25", "35", "41", "42", "49", "52", "55"}
-_MASKED = {"2", "35", "36", "45", "52", "55", "64", "103", "128"}
+_MASKED = {"2", "35", "36", "45", "52", "55", "64", "102", "103", "128"}
 
 
 def _odd_fields(msg: dict[str, str], kind: str) -> dict[str, Any]:

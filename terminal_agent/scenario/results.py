@@ -26,7 +26,7 @@ def masked(msg: dict[str, str] | None) -> dict[str, str] | None:
             out[k] = f"<{len(v) // 2} bytes>"
         elif k in ("64", "128"):
             out[k] = "*" * len(v)
-        elif k == "103" and v.isdigit() and len(v) > 10:
+        elif k in ("102", "103") and v.isdigit() and len(v) > 10:  # account ids: a card in transfers
             out[k] = mask_field("2", v)  # destination card of a transfer
         else:
             out[k] = mask_field(k, v)
