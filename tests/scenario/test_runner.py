@@ -247,3 +247,15 @@ def test_a_crash_fails_its_scenario_not_the_run(call_in_reactor, sim_port, tmp_p
     statuses = {s.session: s.status for s in result.scenarios[1].steps}
     assert statuses == {"a": "error", "b": "passed"}
     assert result.scenarios[2].passed and not result.passed
+
+
+def test_tpdu_framing(call_in_reactor, tmp_path):
+    from twisted.internet import reactor
+
+    from tests.hostsim.simserver import start
+
+    switch, port = start(call_in_reactor, None, framing="len2", tpdu=True)
+    sc = load(tmp_path, "t.yaml", "terminal: {tid: POS00001}\nsteps:\n  - echo:\n    expect: {\"39\": \"00\"}\n")
+    result = call_in_reactor(Runner(reactor, "127.0.0.1", port, tpdu="6000010000").run_all, [sc])
+    call_in_reactor(switch.stop)
+    assert result.passed, summary(result)
