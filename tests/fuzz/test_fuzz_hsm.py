@@ -112,3 +112,77 @@ def test_hsm_superscript_digit_reproducer(hsm_and_seeds):
         audit.removeHandler(handler)
     assert out[:4] != b"CZ00"
     assert not handler.records, handler.records  # a format error (15) without an internal exception
+
+
+def test_hsm_server_over_tcp(hsm_and_seeds, call_in_reactor, reactor):
+    """The HSM's TCP server behind the allow-list: hostile frames on many connections at once; each
+    well-framed command is answered with the header echoed, a good client is served after every input,
+    and every connection ends closed (idle timeout) - none hangs."""
+    import socket
+    import struct
+
+    from hypothesis import given
+
+    from hsm_emulator.server import HsmFactory
+    from switch.security.tls import listen
+    from tests.fuzz.test_fuzz_server import Crashes, drain
+
+    hsm, seeds = hsm_and_seeds
+    factory = HsmFactory(hsm, header_length=4, max_frame=4096, idle_timeout=2.0)
+    port = call_in_reactor(listen, reactor, 0, factory, allowed_networks=["127.0.0.1"], interface="127.0.0.1")
+    number = port.getHost().port
+    crashes = Crashes()
+    from twisted.logger import globalLogPublisher
+
+    globalLogPublisher.addObserver(crashes)
+    socks, unhealthy = [], []
+
+    def frame(cmd: bytes) -> bytes:
+        return struct.pack(">H", len(cmd) + 4) + b"HDR1" + cmd
+
+    def good_client_ok() -> bool:
+        with socket.create_connection(("127.0.0.1", number), timeout=5) as s:
+            s.sendall(frame(b"NC"))
+            data = b""
+            while len(data) < 10:
+                chunk = s.recv(4096)
+                if not chunk:
+                    return False
+                data += chunk
+            return data[2:10] == b"HDR1ND00"
+
+    try:
+        @fuzz_settings(60)
+        @given(data=st.data())
+        def one(data):
+            kind = data.draw(st.sampled_from(["frames", "garbage"]))
+            if kind == "frames":
+                cmds = data.draw(st.lists(mutated(seeds), min_size=1, max_size=3))
+                raw = b"".join(frame(c[:4000]) for c in cmds)
+            else:
+                raw = data.draw(st.binary(max_size=300))
+            s = socket.create_connection(("127.0.0.1", number), timeout=5)
+            socks.append(s)
+            try:
+                s.sendall(raw)
+            except OSError:
+                pass
+            if not good_client_ok():
+                unhealthy.append(len(socks))
+
+        one()
+        results = drain(socks, time.monotonic() + 2.0 + 5)
+    finally:
+        globalLogPublisher.removeObserver(crashes)
+        for s in socks:
+            s.close()
+        call_in_reactor(port.stopListening)
+    assert not crashes.events, crashes.events[:3]
+    assert not unhealthy, f"the HSM stopped serving a good client after inputs {unhealthy[:5]}"
+    assert all(r is not None for r in results), "a connection neither answered nor closed"
+    for r in results:
+        while len(r) >= 2:  # every answer is a whole frame: length, the header echoed or padded, code, error
+            n = struct.unpack(">H", r[:2])[0]
+            assert n >= 8 and len(r) >= 2 + n, r[:16]
+            r = r[2 + n:]
+        assert r == b""
