@@ -125,7 +125,8 @@ def test_typed_methods_are_audited_without_secrets(hsm, keys):
     hsm.verify_cvv(cvk=keys["cvk"], pan="4123456789012345", expiry_yymm="8701", service_code="101", cvv="561")
     rec = hsm.audit[-1]
     assert rec.code == "CY" and rec.error == "00" and rec.caller == "in-process"
-    assert "561" not in repr(rec) and "4123456789012345" not in repr(rec)
+    assert rec._fields == ("time", "code", "error", "duration_us", "caller")
+    assert "4123456789012345" not in repr(rec)
 
 
 def test_bad_key_type():
