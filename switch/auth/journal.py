@@ -18,6 +18,7 @@ from switch.auth.context import AuthContext, mti_class
 from switch.issuer.pan import PanVault
 from switch.issuer.store import add_usage_in
 from switch.issuer.tables import auth_log
+from switch.ledger import unit
 
 STAN_REUSE_WINDOW = timedelta(hours=24)  # a terminal's STAN wraps; older rows do not count as duplicates
 
@@ -46,7 +47,7 @@ class Journal:
     def check_duplicate(self, ctx: AuthContext) -> tuple[str, dict[str, str]] | None:
         ctx.digest = request_digest(self.vault, ctx.request)
         since = ctx.now - STAN_REUSE_WINDOW
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
+        with unit.read(self.engine) as conn:
             rows = conn.execute(select(auth_log.c.f7, auth_log.c.digest, auth_log.c.response).where(and_(
                 auth_log.c.tid == ctx.tid, auth_log.c.stan == ctx.stan, auth_log.c.mti_class == ctx.mti,
                 auth_log.c.created_at >= since))).all()
@@ -69,13 +70,13 @@ class Journal:
             reversed_amount=0, created_at=ctx.now)
         for _attempt in range(3):
             try:
-                with self.engine.begin() as conn:
+                with unit.begin(self.engine) as conn:
                     conn.execute(insert(auth_log).values(**values))
                     if ctx.usage is not None:  # limit counters move with the answer, in one transaction
                         add_usage_in(conn, *ctx.usage)
                 return response
             except IntegrityError:
-                with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
+                with unit.read(self.engine) as conn:
                     row = conn.execute(select(auth_log.c.response).where(and_(
                         auth_log.c.tid == ctx.tid, auth_log.c.stan == ctx.stan, auth_log.c.mti_class == ctx.mti,
                         auth_log.c.f7 == values["f7"]))).first()
@@ -87,7 +88,7 @@ class Journal:
     def find_original(self, tid: str, f90: str, mti_classes: tuple[str, ...]) -> dict[str, Any] | None:
         o = parse_f90(f90)
         wanted = (mti_class(o["mti"]),) if o["mti"].strip("0") else mti_classes
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
+        with unit.read(self.engine) as conn:
             row = conn.execute(select(auth_log).where(and_(
                 auth_log.c.tid == tid, auth_log.c.stan == o["stan"], auth_log.c.f7 == o["f7"],
                 auth_log.c.mti_class.in_(wanted))).order_by(auth_log.c.id)).first()
@@ -97,5 +98,5 @@ class Journal:
         values: dict[str, Any] = {"state": state}
         if reversed_amount is not None:
             values["reversed_amount"] = reversed_amount
-        with self.engine.begin() as conn:
+        with unit.begin(self.engine) as conn:
             conn.execute(update(auth_log).where(auth_log.c.id == row_id).values(**values))

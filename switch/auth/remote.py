@@ -18,6 +18,7 @@ from twisted.internet import defer, task, threads
 from switch.auth.context import AuthContext, log
 from switch.issuer.pan import PanVault, mask_pan
 from switch.issuer.tables import remote_reversals
+from switch.ledger import unit
 from switch.wire import ConnectionClosed, IsoClient, RequestTimeout
 
 # Never forwarded as received: the terminal-link MAC and KSN, and the PIN block, which is under the
@@ -112,7 +113,7 @@ class RemoteIssuers:
     def queue_message(self, issuer_id: str, adv: dict[str, str]) -> None:
         """Queue an advice for `issuer_id` (encrypted at rest); `retry_pending` sends it until answered."""
         adv = {k: v for k, v in adv.items() if k not in DROP_FIELDS and k != "35"}
-        with self.engine.begin() as conn:
+        with unit.begin(self.engine) as conn:  # inside a request's job: queued with its answer
             conn.execute(insert(remote_reversals).values(
                 issuer_id=issuer_id, message=self.vault.encrypt(json.dumps(adv)), attempts=0,
                 acknowledged=False, created_at=datetime.now(UTC)))

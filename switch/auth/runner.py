@@ -53,6 +53,11 @@ PIPELINES: dict[str, tuple[Step, ...]] = {
 }
 
 
+# Steps that write (or must read what the requests before them wrote): they run in the request's job.
+WRITE_STEPS = frozenset({funds.limits, funds.book, funds.find_original, funds.complete, funds.reverse})
+UNJOURNALLED = ("30", "94")  # answers not journalled: they would clash with the request that owns the key
+
+
 def pipeline_for(mti: str) -> Sequence[Step]:
     if mti in ("0400", "0420"):
         return PIPELINES["reversal"]
@@ -84,6 +89,13 @@ class Runner:
 
     def run(self, ctx: AuthContext, steps: Sequence[Step] | None = None) -> dict[str, str]:
         steps = steps if steps is not None else pipeline_for(ctx.mti)
+        self._steps(ctx, steps)
+        if ctx.stored_answer is not None:
+            return ctx.stored_answer
+        return self.answer(ctx)
+
+    def _steps(self, ctx: AuthContext, steps: Sequence[Step], *, catch: bool = True) -> None:
+        step = None
         try:
             for step in steps:
                 step(ctx, self.s)
@@ -92,11 +104,34 @@ class Runner:
                 if ctx.done:
                     break
         except Exception:  # a bug or an outage must not leave the terminal without an answer
+            if not catch:
+                raise
             log.exception("step %s failed for %s", getattr(step, "__name__", step), ctx.masked_pan)
             ctx.rc, ctx.step, ctx.reason = "96", getattr(step, "__name__", "?"), "system error"
+
+    def prepare(self, ctx: AuthContext) -> tuple[dict[str, str] | None, Callable[..., dict[str, str]] | None]:
+        """The checks that only read (message, terminal, card, HSM), on a worker thread. Returns
+        (answer, None) when the request is answered without writing, else (None, job): `job(conn)` runs
+        the steps that write (limits, booking, reversal) and journals the answer, all in one transaction
+        that the caller commits before sending the answer (switch.ledger.unit.Committer)."""
+        steps = pipeline_for(ctx.mti)
+        split = next((i for i, step in enumerate(steps) if step in WRITE_STEPS), len(steps))
+        self._steps(ctx, steps[:split])
         if ctx.stored_answer is not None:
-            return ctx.stored_answer
-        return self.answer(ctx)
+            return ctx.stored_answer, None
+        if ctx.rc in UNJOURNALLED or not ctx.tid or not ctx.stan:
+            return self.answer(ctx), None
+        rest = steps[split:] if not ctx.done else ()
+
+        def job(_conn: object = None) -> dict[str, str]:
+            self._steps(ctx, rest, catch=False)  # an error rolls the whole request back: 96, nothing kept
+            return self.answer(ctx)
+        return None, job
+
+    def failed(self, ctx: AuthContext, error: BaseException) -> dict[str, str]:
+        """The answer when a request's transaction failed: nothing of it was kept."""
+        log.error("booking failed for %s tid=%s stan=%s: %r", ctx.masked_pan, ctx.tid, ctx.stan, error)
+        return {"39": "96", "37": ctx.request.get("37") or self.numbers.rrn()}
 
     def answer(self, ctx: AuthContext) -> dict[str, str]:
         rc = ctx.rc or "00"
@@ -118,6 +153,6 @@ class Runner:
             log.info("decline %s step=%s reason=%s pan=%s tid=%s stan=%s", rc, ctx.step, ctx.reason,
                      ctx.masked_pan, ctx.tid, ctx.stan)
             ctx.state = ctx.state if ctx.state == "noop" else "declined"
-        if rc in ("30", "94") or not ctx.tid or not ctx.stan:
+        if rc in UNJOURNALLED or not ctx.tid or not ctx.stan:
             return resp  # not journalled: it would clash with the request that owns this key
         return self.s.journal.record(ctx, resp)

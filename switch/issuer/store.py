@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from switch.issuer import tables as t
 from switch.issuer.model import PIN_TRY_LIMIT, Card, Issuer, Merchant, Product, Terminal
 from switch.issuer.pan import PanVault, mask_pan
+from switch.ledger import unit
 
 
 class IssuerStore:
@@ -29,7 +30,7 @@ class IssuerStore:
 
     # -- reference data (cached: it changes only on fixtures load, which calls refresh) ----------------
     def refresh(self) -> None:
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
+        with unit.read(self.engine) as conn:
             self._issuers = {r.issuer_id: Issuer.from_row(r) for r in conn.execute(select(t.issuers))}
             self._products = {r.code: Product(r.code, r.issuer_id, r.scheme, r.pin_method, r.name or "")
                               for r in conn.execute(select(t.products))}
@@ -57,17 +58,17 @@ class IssuerStore:
 
     # -- cards ------------------------------------------------------------------------------------------
     def find_card(self, pan: str) -> Card | None:
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
+        with unit.read(self.engine) as conn:
             row = conn.execute(select(t.cards).where(t.cards.c.pan_hash == self.vault.lookup_hash(pan))).first()
         return Card.from_row(row, pan) if row else None
 
     def card_by_id(self, card_id: int) -> Card | None:
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
+        with unit.read(self.engine) as conn:
             row = conn.execute(select(t.cards).where(t.cards.c.card_id == card_id)).first()
         return Card.from_row(row, self.vault.decrypt(row.pan_enc)) if row else None
 
     def list_cards(self) -> list[Card]:
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
+        with unit.read(self.engine) as conn:
             rows = conn.execute(select(t.cards).order_by(t.cards.c.card_id)).all()
         return [Card.from_row(r, self.vault.decrypt(r.pan_enc)) for r in rows]
 
@@ -76,7 +77,7 @@ class IssuerStore:
                  status: str = "active", pin_tries: int = 0, limits: dict | None = None,
                  cardholder: str | None = None) -> int:
         now = datetime.now(UTC)
-        with self.engine.begin() as conn:
+        with unit.begin(self.engine) as conn:
             res = conn.execute(insert(t.cards).values(
                 pan_hash=self.vault.lookup_hash(pan), pan_enc=self.vault.encrypt(pan), pan_masked=mask_pan(pan),
                 issuer_id=issuer_id, product=product, expiry=expiry, service_code=service_code, psn=psn,
@@ -90,21 +91,21 @@ class IssuerStore:
         values: dict[str, Any] = {"status": status, "status_reason": reason, "updated_at": datetime.now(UTC)}
         if reset_pin_tries:
             values["pin_tries"] = 0
-        with self.engine.begin() as conn:
+        with unit.begin(self.engine) as conn:
             conn.execute(update(t.cards).where(t.cards.c.card_id == card_id).values(**values))
 
     def set_limits(self, card_id: int, limits: dict) -> None:
-        with self.engine.begin() as conn:
+        with unit.begin(self.engine) as conn:
             conn.execute(update(t.cards).where(t.cards.c.card_id == card_id)
                          .values(limits=json.dumps(limits) if limits else None, updated_at=datetime.now(UTC)))
 
     def set_kyc(self, card_id: int, level: str) -> None:
-        with self.engine.begin() as conn:
+        with unit.begin(self.engine) as conn:
             conn.execute(update(t.cards).where(t.cards.c.card_id == card_id).values(kyc_level=level))
 
     def pin_failed(self, card_id: int) -> int:
         """Count a wrong PIN atomically; at the limit the card is blocked (B5). Returns the new count."""
-        with self.engine.begin() as conn:
+        with unit.begin(self.engine) as conn:
             conn.execute(update(t.cards).where(t.cards.c.card_id == card_id)
                          .values(pin_tries=t.cards.c.pin_tries + 1))
             tries = conn.execute(select(t.cards.c.pin_tries).where(t.cards.c.card_id == card_id)).scalar_one()
@@ -115,20 +116,20 @@ class IssuerStore:
 
     def pin_ok(self, card_id: int) -> None:
         """A correct PIN resets the try counter (only while under the limit: a locked card stays locked)."""
-        with self.engine.begin() as conn:
+        with unit.begin(self.engine) as conn:
             conn.execute(update(t.cards).where(and_(t.cards.c.card_id == card_id, t.cards.c.pin_tries > 0,
                                                     t.cards.c.pin_tries < PIN_TRY_LIMIT)).values(pin_tries=0))
 
     # -- terminals and merchants -------------------------------------------------------------------------
     def terminal(self, tid: str) -> Terminal | None:
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
+        with unit.read(self.engine) as conn:
             row = conn.execute(select(t.terminals).where(t.terminals.c.tid == tid)).first()
         return Terminal.from_row(row) if row else None
 
     def merchant(self, mid: str) -> Merchant | None:
         from switch.wallets.tables import merchants  # the ledger helper's table
 
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
+        with unit.read(self.engine) as conn:
             r = conn.execute(select(merchants).where(merchants.c.mid == mid)).first()
         if r is None:
             return None
@@ -138,7 +139,7 @@ class IssuerStore:
 
     # -- limit counters (N15) ------------------------------------------------------------------------------
     def usage(self, card_id: int, category: str, periods: list[str]) -> dict[str, tuple[int, int]]:
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
+        with unit.read(self.engine) as conn:
             rows = conn.execute(select(t.usage).where(and_(
                 t.usage.c.card_id == card_id, t.usage.c.category == category, t.usage.c.period.in_(periods))))
             return {r.period: (int(r.amount), int(r.count)) for r in rows}
@@ -154,7 +155,7 @@ class IssuerStore:
                     raise
 
     def _add_usage(self, card_id: int, category: str, periods: list[str], amount: int, count: int) -> None:
-        with self.engine.begin() as conn:
+        with unit.begin(self.engine) as conn:
             add_usage_in(conn, card_id, category, periods, amount, count)
 
 

@@ -72,6 +72,7 @@ timeout, no pending transfer resolved twice.
 
 from __future__ import annotations
 
+from switch.ledger import unit
 from switch.ledger.audit import audit
 from switch.ledger.core import Ledger
 from switch.ledger.types import (
@@ -88,5 +89,5 @@ from switch.ledger.types import (
 
 __all__ = [
     "AMOUNT_MAX", "Account", "AccountFlags", "CreateAccountResult", "CreateTransferResult", "Ledger",
-    "PendingStatus", "Transfer", "TransferFlags", "audit", "id_from",
+    "PendingStatus", "Transfer", "TransferFlags", "audit", "id_from", "unit",
 ]

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from switch.ledger import tables as T
+from switch.ledger import unit
 from switch.ledger.batch import Batch, PendingState
 from switch.ledger.group import GroupCommitter
 from switch.ledger.types import (
@@ -66,13 +67,13 @@ class Ledger:
     def lookup_accounts(self, ids: Iterable[int]) -> list[Account]:
         """The accounts found, in the order asked (missing ids are left out, as TigerBeetle does)."""
         ids = list(ids)
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+        with unit.read(self.engine) as conn:
             found = {a.id: a for a in self._select_accounts(conn, set(ids), lock=False)}
         return [found[i] for i in ids if i in found]
 
     def lookup_transfers(self, ids: Iterable[int]) -> list[Transfer]:
         ids = list(ids)
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+        with unit.read(self.engine) as conn:
             found = self._select_transfers(conn, set(ids))
         return [found[i] for i in ids if i in found]
 
@@ -85,11 +86,11 @@ class Ledger:
         if until_ns is not None:
             q = q.where(c.timestamp < until_ns)
         q = q.order_by(c.timestamp, c.id).limit(limit)
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+        with unit.read(self.engine) as conn:
             return [Transfer(**row._mapping) for row in conn.execute(q)]
 
     def pending_status(self, transfer_id: int) -> PendingStatus | None:
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+        with unit.read(self.engine) as conn:
             status = conn.execute(select(T.pending.c.status).where(T.pending.c.id == transfer_id)).scalar()
         return None if status is None else PendingStatus(status)
 
@@ -127,6 +128,10 @@ class Ledger:
 
     # -- internals ------------------------------------------------------------------------------------
     def _transaction(self, work: Callable[[Connection], Any]) -> Any:
+        conn = unit.current(self.engine)
+        if conn is not None:  # part of a request's job: its transaction and commit; a savepoint so that
+            with conn.begin_nested():  # an error (from a hook, a raced insert) undoes just this batch
+                return work(conn)
         if self._group is not None:
             return self._group.run(work)
         with self.engine.begin() as conn:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, select, update
 
-from switch.ledger import Account, Ledger, Transfer, TransferFlags, id_from
+from switch.ledger import Account, Ledger, Transfer, TransferFlags, id_from, unit
 from switch.wallets import chart
 from switch.wallets import tables as W
 from switch.wallets.contracts import Contract, load_contracts
@@ -119,17 +119,17 @@ class WalletsCore:
 
     # -- merchants ------------------------------------------------------------------------------------
     def merchant(self, mid: str) -> Merchant | None:
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+        with unit.read(self.engine) as conn:
             row = conn.execute(select(W.merchants).where(W.merchants.c.mid == mid)).first()
         return _merchant(row) if row else None
 
     def merchants(self) -> list[Merchant]:
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+        with unit.read(self.engine) as conn:
             return [_merchant(r) for r in conn.execute(select(W.merchants).order_by(W.merchants.c.mid))]
 
     def merchant_currencies(self, mid: str) -> list[str]:
         m = self.merchant(mid)
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+        with unit.read(self.engine) as conn:
             seen = set(conn.execute(select(W.events.c.currency).where(W.events.c.mid == mid).distinct()).scalars())
         if m:
             seen.add(currency(m.currency).numeric)
@@ -140,19 +140,19 @@ class WalletsCore:
 
     def set_merchant_status(self, mid: str, status: str, reason: str = "") -> bool:
         """N8 suspend / reactivate, N16 write-off; the reason is told to the merchant."""
-        with self.engine.begin() as conn:
+        with unit.begin(self.engine) as conn:
             n = conn.execute(update(W.merchants).where(W.merchants.c.mid == mid).values(
                 status=status, status_reason=reason)).rowcount
         return n == 1
 
     # -- events ---------------------------------------------------------------------------------------
     def stored(self, key: str) -> Outcome | None:
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+        with unit.read(self.engine) as conn:
             row = conn.execute(select(W.events).where(W.events.c.key == key)).first()
         return _outcome(row) if row else None
 
     def event_row(self, key: str):
-        with self.engine.connect().execution_options(sqlite_readonly=True) as conn, conn.begin():
+        with unit.read(self.engine) as conn:
             return conn.execute(select(W.events).where(W.events.c.key == key)).first()
 
     def _t(self, id_: int, dr: int, cr: int, amount: int, cur: str, kind: int, flags: int = 0, **kw) -> Transfer:

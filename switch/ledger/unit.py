@@ -1,0 +1,170 @@
+"""One database transaction per request, and group commit across requests.
+
+Every write a request makes (journal answer, limit counters, wallet event, ledger transfers) runs as one
+*job*: a function of a connection. `read(engine)` / `begin(engine)` are what the stores use instead of
+`engine.connect()` / `engine.begin()`: inside a job they hand out the job's connection (so a request's
+reads see its own writes and those of the requests committed before it in the same group), elsewhere a
+fresh connection as before.
+
+`Committer` runs jobs:
+- group mode (SQLite: one writer, an fsync per commit): one dedicated thread drains a queue of jobs and
+  runs as many as are waiting (up to `max_group`) in one transaction, each job inside its own SAVEPOINT
+  so a failing job rolls back alone; one COMMIT, one fsync for all. A job's `done(result, error)` is
+  called only after that commit: an answer is never sent before its booking is durable. Jobs run in
+  submission order, so requests queued in order (one card's requests) are booked in that order.
+- direct mode (PostgreSQL: many processes share the database, row locks order them): each job runs in its
+  own transaction on the caller's thread, which keeps lock hold times to one request's work.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+log = logging.getLogger("acqsim.ledger")
+
+Job = Callable[[Connection], Any]
+Done = Callable[[Any, BaseException | None], None]
+
+_local = threading.local()
+
+
+def current(engine: Engine) -> Connection | None:
+    """The connection of the job running on this thread for `engine`, if any."""
+    conn = getattr(_local, "conn", None)
+    if conn is not None and conn.engine is engine:
+        return conn
+    return None
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    """A connection to read with: the current job's, else a fresh deferred (read-only) transaction."""
+    conn = current(engine)
+    if conn is not None:
+        yield conn
+        return
+    with engine.connect().execution_options(sqlite_readonly=True) as fresh, fresh.begin():
+        yield fresh
+
+
+@contextmanager
+def begin(engine: Engine) -> Iterator[Connection]:
+    """A write transaction: inside a job a nested part of it, else a new transaction (committed on exit).
+
+    PostgreSQL aborts the whole transaction on any error, so there the nested part is a SAVEPOINT that
+    callers which catch an error (a raced unique insert, retried) can roll back alone. SQLite undoes just
+    the failing statement, so no savepoint is needed (and none is paid for) there.
+    """
+    conn = current(engine)
+    if conn is None:
+        with engine.begin() as fresh:
+            yield fresh
+        return
+    if conn.dialect.name == "sqlite":
+        yield conn
+        return
+    with conn.begin_nested():
+        yield conn
+
+
+@contextmanager
+def _bound(conn: Connection) -> Iterator[None]:
+    previous = getattr(_local, "conn", None)
+    _local.conn = conn
+    try:
+        yield
+    finally:
+        _local.conn = previous
+
+
+def run_job(engine: Engine, job: Job) -> Any:
+    """Run one job in its own transaction on this thread (or inside the current job, if one is running)."""
+    conn = current(engine)
+    if conn is not None:
+        return job(conn)
+    with engine.begin() as conn, _bound(conn):
+        return job(conn)
+
+
+class Committer:
+    """Runs request jobs: grouped on one writer thread (`group=True`), or each in its own transaction."""
+
+    def __init__(self, engine: Engine, group: bool | None = None, max_group: int = 128) -> None:
+        self.engine = engine
+        self.group = engine.dialect.name == "sqlite" if group is None else group
+        self.max_group = max_group
+        self._queue: collections.deque[tuple[Job, Done]] = collections.deque()
+        self._cv = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.groups = 0  # statistics: transactions committed, jobs served
+        self.jobs = 0
+
+    def submit(self, job: Job, done: Done) -> None:
+        """Run `job`; `done(result, None)` or `done(None, error)` follows, after the commit holding it."""
+        if not self.group:
+            try:
+                result = run_job(self.engine, job)
+            except BaseException as exc:  # noqa: B036 - handed to the caller
+                done(None, exc)
+                return
+            done(result, None)
+            return
+        with self._cv:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="ledger-committer", daemon=True)
+                self._thread.start()
+            self._queue.append((job, done))
+            self._cv.notify()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the queued jobs, then end the writer thread."""
+        with self._cv:
+            self._stopping = True
+            self._cv.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue and not self._stopping:
+                    self._cv.wait()
+                if not self._queue:
+                    return
+                n = min(len(self._queue), self.max_group)
+                group = [self._queue.popleft() for _ in range(n)]
+            self._run(group)
+
+    def _run(self, group: list[tuple[Job, Done]]) -> None:
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        try:
+            with self.engine.begin() as conn, _bound(conn):
+                for job, _done in group:
+                    savepoint = conn.begin_nested()
+                    try:
+                        result = job(conn)
+                    except BaseException as exc:  # noqa: B036 - handed to the job's caller
+                        savepoint.rollback()
+                        outcomes.append((None, exc))
+                    else:
+                        savepoint.commit()
+                        outcomes.append((result, None))
+            self.groups += 1
+            self.jobs += len(group)
+        except BaseException as exc:  # noqa: B036 - the commit failed: nothing of the group is durable
+            log.error("group commit of %d jobs failed: %s", len(group), exc)
+            outcomes = [(None, exc)] * len(group)
+        for (_job, done), (result, error) in zip(group, outcomes, strict=True):
+            try:
+                done(result, error)
+            except Exception:  # a callback bug must not stop the writer
+                log.exception("job callback failed")
