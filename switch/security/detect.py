@@ -22,7 +22,9 @@ _DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 
 
 def luhn_ok(digits: str) -> bool:
-    """ISO/IEC 7812-1 check digit."""
+    """ISO/IEC 7812-1 check digit (ASCII digits only: str.isdigit() also accepts '²' and '٣')."""
+    if not (digits.isascii() and digits.isdigit()):
+        return False
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = ord(ch) - 48
@@ -59,23 +61,26 @@ class Hit:
 _WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _KEYCHARS = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_")
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+# Arabic-Indic and Extended Arabic-Indic digits (Arabic receipts and reports) read as ASCII digits, one
+# character for one, so offsets do not move.
+_ARABIC_DIGITS = {cp + i: 0x30 + i for cp in (0x0660, 0x06F0) for i in range(10)}
 _MIN_RUN = b"0" * 13
 _NOT_ZERO_RE = re.compile(rb"[^0]")
 _GROUPED_ANCHORS = (b"0000 0000 0000", b"0000-0000-0000")
 
 # Matched at a known position (re.match with pos), never searched: the scan is driven by cheap anchors.
-_SPACED_PAN_RE = re.compile(r"(?:2[2-7]\d\d|[3-6]\d{3})([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?(?![0-9A-Za-z])")
-_HEXDUMP_GROUP_RE = re.compile(r"^(?:3\d3\d[ -]?)+$")  # hex of ASCII digits, as xxd prints them
-_EXPIRY_SC_RE = re.compile(r"\d\d(?:0[1-9]|1[0-2])\d{3}")  # YYMM + service code after a track separator
-_TRACK1_TAIL_RE = re.compile(r"\^[^\^\r\n]{0,26}\^\d\d(?:0[1-9]|1[0-2])\d{3}")
+_SPACED_PAN_RE = re.compile(r"(?:2[2-7]\d\d|[3-6]\d{3})([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?(?![0-9A-Za-z])", re.ASCII)
+_HEXDUMP_GROUP_RE = re.compile(r"^(?:3\d3\d[ -]?)+$", re.ASCII)  # hex of ASCII digits, as xxd prints them
+_EXPIRY_SC_RE = re.compile(r"\d\d(?:0[1-9]|1[0-2])\d{3}", re.ASCII)  # YYMM + service code after a track separator
+_TRACK1_TAIL_RE = re.compile(r"\^[^\^\r\n]{0,26}\^\d\d(?:0[1-9]|1[0-2])\d{3}", re.ASCII)
 
 _SEP = r"""["']?\s*(?:=>|[:=>]|\s)\s*["']?"""
 _CVV_KEY = r"[a-z_]*(?:cvv2?|cvc2?|icvv)[a-z0-9_]*"
 _PIN_KEY = r"[a-z_]*pin[a-z0-9_]*"
 _KEY_KEY = r"[a-z_]*(?:key|tpk|tmk|tak|zpk|zmk|zak|pvk|cvk|bdk|ipek|kek|dek|imk|mk_?ac)[a-z0-9_]*"
-_CVV_KV_RE = re.compile(r"(?i)(" + _CVV_KEY + ")" + _SEP + r"(\d{3,4})(?![0-9A-Za-z])")
-_PIN_KV_RE = re.compile(r"(?i)(" + _PIN_KEY + ")" + _SEP + r"([0-9a-f]{16}|\d{4,12})(?![0-9A-Za-z])")
-_KEY_KV_RE = re.compile(r"(?i)(" + _KEY_KEY + ")" + _SEP + r"([0-9a-f]{16,48})(?![0-9A-Za-z])")
+_CVV_KV_RE = re.compile(r"(?ai)(" + _CVV_KEY + ")" + _SEP + r"(\d{3,4})(?![0-9A-Za-z])")
+_PIN_KV_RE = re.compile(r"(?ai)(" + _PIN_KEY + ")" + _SEP + r"([0-9a-f]{16}|\d{4,12})(?![0-9A-Za-z])")
+_KEY_KV_RE = re.compile(r"(?ai)(" + _KEY_KEY + ")" + _SEP + r"([0-9a-f]{16,48})(?![0-9A-Za-z])")
 # "52" is an anchor only when a 16-hex value follows in one of the field-52 shapes below: recordings
 # carry "52" on every line (masked), and a per-anchor Python call for each would dominate the scan.
 _KV_ANCHOR_RE = re.compile(
@@ -85,9 +90,9 @@ _KV_ANCHOR_RE = re.compile(
 _KV_BY_ANCHOR = {b"cvv": "cvv", b"cvc": "cvv", b"pin": "pin"}
 # Field 52 as JSON ("52": "..."), jPOS XML (id="52" value="..."), our dump lines ("[ 52] PIN Data ... v")
 # and free text ("field 52=...", "DE52: ...").
-_F52_QUOTED_RE = re.compile(r"""52["'](?:\s*:\s*|\s+value=)["']([0-9A-Fa-f]{16})(?![0-9A-Za-z])""")
-_F52_DUMP_RE = re.compile(r"52\][^\n\[]*?[ .]([0-9A-Fa-f]{16})(?![0-9A-Za-z])")
-_F52_TEXT_RE = re.compile(r"""52["']?\s*[:=]\s*["']?([0-9A-Fa-f]{16})(?![0-9A-Za-z])""")
+_F52_QUOTED_RE = re.compile(r"""52["'](?:\s*:\s*|\s+value=)["']([0-9A-Fa-f]{16})(?![0-9A-Za-z])""", re.ASCII)
+_F52_DUMP_RE = re.compile(r"52\][^\n\[]*?[ .]([0-9A-Fa-f]{16})(?![0-9A-Za-z])", re.ASCII)
+_F52_TEXT_RE = re.compile(r"""52["']?\s*[:=]\s*["']?([0-9A-Fa-f]{16})(?![0-9A-Za-z])""", re.ASCII)
 _F52_TEXT_PREFIX_RE = re.compile(rb"(?:^|[^a-z0-9])(?:field|fld|de|bit|f)[ _.#-]?$")
 
 _NOT_SECRET = ("hash", "kcv", "check", "offset", "pad", "tries", "try", "count", "method", "format",
@@ -98,9 +103,9 @@ _NOT_SECRET = ("hash", "kcv", "check", "offset", "pad", "tries", "try", "count",
 _CLEAR_PIN_NAMES = frozenset({"pin", "clear_pin", "pin_clear", "plain_pin", "pin_plain", "pin_value"})
 _KEY_LENGTHS = (16, 32, 48)
 
-_CVV_NAME_RE = re.compile(r"(?i)^" + _CVV_KEY + "$")
-_PIN_NAME_RE = re.compile(r"(?i)^" + _PIN_KEY + "$")
-_KEY_NAME_RE = re.compile(r"(?i)^" + _KEY_KEY + "$")
+_CVV_NAME_RE = re.compile(r"(?ai)^" + _CVV_KEY + "$")
+_PIN_NAME_RE = re.compile(r"(?ai)^" + _PIN_KEY + "$")
+_KEY_NAME_RE = re.compile(r"(?ai)^" + _KEY_KEY + "$")
 _HEX16_RE = re.compile(r"^[0-9A-Fa-f]{16}$")
 _HEX_RE = re.compile(r"^[0-9A-Fa-f]+$")
 
@@ -151,7 +156,7 @@ def _digit_run_hits(text: str, raw: bytes, s: int, e: int) -> Iterator[Hit]:
             length, start = 10, s
         value = text[start:start + 2 * length]
         digits = value[:-1] if value[-1:] in ("F", "f") else value
-        if digits.isdigit() and plausible_pan(digits):
+        if digits.isascii() and digits.isdigit() and plausible_pan(digits):
             yield Hit("pan", s, start + 2 * length, f"PAN {mask_pan(digits)} (EMV tag 5A)")
             return
     if before not in _WORD and (not after or ord(after) not in _WORD) and plausible_pan(run):
@@ -235,6 +240,8 @@ def scan_text(text: str) -> list[Hit]:
     """Every hit in `text`, ordered by offset. The text is searched only at cheap anchors (runs of 13
     digits found with bytes.find after mapping digits to '0', and key words in an ASCII-lowered copy), so
     a large chunk costs a few C-level passes; a PAN inside a track is reported once, as the track."""
+    if not text.isascii():
+        text = text.translate(_ARABIC_DIGITS)
     raw = text.encode("latin-1", "replace")  # one byte per character: offsets stay the same
     zeros = raw.translate(_DIGITS_TO_ZERO)
     hits = list(_digit_hits(text, raw, zeros)) if _MIN_RUN in zeros or b"0000" in zeros else []
@@ -260,12 +267,12 @@ def scan_named_value(kind: str, name: str, value: str) -> Hit | None:
     """A value judged by the name of the column or key that holds it (see column_kind)."""
     v = value.strip()
     n = len(v)
-    if kind == "cvv" and 3 <= n <= 4 and v.isdigit():
+    if kind == "cvv" and 3 <= n <= 4 and v.isascii() and v.isdigit():
         return Hit("cvv", 0, n, f"CVV in {_name(name)} (value withheld)")
     if kind == "pin":
         if _HEX16_RE.match(v):
             return Hit("pin_block", 0, n, f"PIN block in {_name(name)} (value withheld)")
-        if name.lower() in _CLEAR_PIN_NAMES and 4 <= n <= 12 and v.isdigit():
+        if name.lower() in _CLEAR_PIN_NAMES and 4 <= n <= 12 and v.isascii() and v.isdigit():
             return Hit("pin", 0, n, f"clear PIN in {_name(name)} (value withheld)")
     if kind == "key" and n in _KEY_LENGTHS and _HEX_RE.match(v):
         return Hit("clear_key", 0, n, f"clear key in {_name(name)} ({n} hex digits, value withheld)")

@@ -70,6 +70,17 @@ def test_each_kind_in_text():
         assert all(PAN not in h.detail and PIN_BLOCK not in h.detail for h in hits)
 
 
+def test_unicode_digits():
+    # Arabic-Indic digits are card data too (an Arabic receipt or report); superscripts are not digits
+    # (once a crash: atheris found "5A07" followed by b"\xb2" reaching the Luhn check).
+    arabic = "".join(chr(0x0660 + int(c)) for c in PAN)
+    assert [h.kind for h in scan_text(f"pan {arabic}")] == ["pan"]
+    assert [h.kind for h in scan_text(f";{PAN}=" + "".join(chr(0x06F0 + int(c)) for c in "2512201"))] == ["track2"]
+    assert scan_text("5A07" + "\u00b2" * 14 + " cvv=\u00b2\u00b2\u00b2") == []
+    crash = bytes.fromhex("ffffffffffffffffffffffff30303d323d8035413037353130333031313030313030b23739463630303031")
+    assert scan_text(crash.decode("latin-1")) == []
+
+
 def test_not_card_data():
     noise = [
         f'"tpk": "U{CLEAR_KEY}"',  # key under the LMK (payShield key scheme U)
