@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from switch.hostsim.actions import KINDS, Action
-from switch.hostsim.yamlmarks import ConfigError, LDict, LList, load_file
+from switch.hostsim.yamlmarks import ConfigError, LDict, LList, digits, load_file
 
 log = logging.getLogger("acqsim.hostsim")
 
@@ -62,7 +62,7 @@ class Rule:
             return False
         if self.amount_min is not None or self.amount_max is not None or self.cents:
             amount_text = req.get("4")
-            if not amount_text or not amount_text.isdigit():
+            if not amount_text or not digits(amount_text):
                 return False
             amount = int(amount_text)
             if self.amount_min is not None and amount < self.amount_min:
@@ -162,7 +162,7 @@ def _strs(node: LDict, key: str) -> tuple[str, ...]:
 
 def _int(node: LDict, key: str, value: Any = None) -> int:
     v = node[key] if value is None else value
-    if not str(v).isdigit():
+    if not digits(v):
         raise node.error(key, "expected a whole number (minor units for amounts)")
     return int(str(v))
 
@@ -215,7 +215,7 @@ def _conditions(rule: Rule, m: LDict) -> None:
         rule.processing = _strs(m, "processing_code")
     if "pan" in m:
         rule.pan = _strs(m, "pan")
-        if not all(p.isdigit() for p in rule.pan):
+        if not all(digits(p) for p in rule.pan):
             raise m.error("pan", "expected digits (a BIN prefix or a whole PAN)")
     if "terminal" in m:
         rule.terminal = _strs(m, "terminal")

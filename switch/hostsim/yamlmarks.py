@@ -115,33 +115,89 @@ def _make_loader(file: str) -> type[yaml.SafeLoader]:
     return _Loader
 
 
-def _set_paths(obj: Any, path: str) -> None:
+# A document may share nodes through aliases; expanded, a few lines can stand for 10^9 nodes ("billion
+# laughs"), and a loader that walks the data would never finish. Scenario and rules files are small.
+MAX_NODES = 100_000
+
+
+def digits(value: Any) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²' and other Unicode digits that int() refuses."""
+    s = str(value)
+    return s.isascii() and s.isdigit()
+
+
+def _expanded_size(obj: Any, memo: dict[int, int], active: set[int]) -> int:
+    """Nodes the document has once aliases are expanded (memoised per shared object); raises on a cycle."""
+    if not isinstance(obj, dict | list):
+        return 1
+    key = id(obj)
+    if key in memo:
+        return memo[key]
+    if key in active:
+        raise ValueError("recursive alias")
+    active.add(key)
+    items = obj.values() if isinstance(obj, dict) else obj
+    total = 1
+    for v in items:
+        total += _expanded_size(v, memo, active)
+        if total > MAX_NODES:
+            break
+    active.discard(key)
+    memo[key] = total
+    return total
+
+
+def _set_paths(obj: Any, path: str, seen: set[int]) -> None:
+    # A shared (aliased) node keeps the path where it was first written; each object is walked once.
+    if not isinstance(obj, LDict | LList) or id(obj) in seen:
+        return
+    seen.add(id(obj))
+    obj.path = path
     if isinstance(obj, LDict):
-        obj.path = path
         for k, v in obj.items():
-            _set_paths(v, obj.key_path(k))
-    elif isinstance(obj, LList):
-        obj.path = path
+            _set_paths(v, obj.key_path(k), seen)
+    else:
         for i, v in enumerate(obj):
-            _set_paths(v, obj.key_path(i))
+            _set_paths(v, obj.key_path(i), seen)
 
 
 def loads(text: str, file: str = "<string>") -> Any:
-    """Parse YAML text into LDict/LList/scalars; syntax errors become ConfigError with the line."""
+    """Parse YAML text into LDict/LList/scalars. Every problem is a ConfigError (file and line when known)."""
     try:
         data = yaml.load(text, Loader=_make_loader(file))  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise ConfigError(file, line, "", f"YAML syntax: {exc.problem or exc.context}") from None
-    _set_paths(data, "")
+    except yaml.reader.ReaderError as exc:  # control characters and the like: a position, no mark
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(file, line, "", f"character U+{exc.character:04X} is not allowed in YAML") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, None, "", f"YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(file, None, "", "nesting too deep") from None
+    try:
+        size = _expanded_size(data, {}, set())
+    except ValueError as exc:
+        raise ConfigError(file, getattr(data, "line", None), "", str(exc)) from None
+    except RecursionError:
+        raise ConfigError(file, None, "", "nesting too deep") from None
+    if size > MAX_NODES:
+        raise ConfigError(file, getattr(data, "line", None), "",
+                          f"the document expands to more than {MAX_NODES} nodes (aliases)")
+    _set_paths(data, "", set())
     return data
 
 
 def load_file(path: str | Path) -> Any:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise ConfigError(str(path), None, "", f"cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(str(path), line, "", f"not UTF-8 text (byte {exc.start})") from None
     return loads(text, str(path))

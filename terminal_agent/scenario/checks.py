@@ -6,7 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from switch.hostsim.yamlmarks import LDict
+from switch.hostsim.yamlmarks import LDict, digits
 from terminal_agent.scenario.model import EXPECT_OPS, Expectation
 
 _CARD_TXN = ("card", "amount", "amount_minor", "pin", "entry", "fields", "currency", "arqc")
@@ -78,7 +78,7 @@ def check_params(item: LDict, kind: str, cards: dict[str, Any], ids: set[str]) -
             parse_amount(p["amount"])
         except ValueError as exc:
             raise p.error("amount", str(exc)) from None
-    if p.get("amount_minor") is not None and not has_var(p["amount_minor"]) and not str(p["amount_minor"]).isdigit():
+    if p.get("amount_minor") is not None and not has_var(p["amount_minor"]) and not digits(p["amount_minor"]):
         raise p.error("amount_minor", "expected a whole number of minor units")
     if kind in ("purchase", "refund", "preauth", "cash", "transfer", "completion") and \
             p.get("amount") is None and p.get("amount_minor") is None and kind != "completion":
@@ -86,7 +86,7 @@ def check_params(item: LDict, kind: str, cards: dict[str, Any], ids: set[str]) -
     if p.get("entry") is not None and p["entry"] not in ENTRIES:
         raise p.error("entry", f"expected one of {', '.join(ENTRIES)}")
     if p.get("pin") is not None and not isinstance(p["pin"], bool) and not has_var(p["pin"]) and \
-            not (str(p["pin"]).isdigit() and 4 <= len(str(p["pin"])) <= 12):
+            not (digits(p["pin"]) and 4 <= len(str(p["pin"])) <= 12):
         raise p.error("pin", "expected true, false or 4-12 digits")
     if p.get("arqc") is not None and p["arqc"] not in ("good", "bad", "none"):
         raise p.error("arqc", "expected good, bad or none")

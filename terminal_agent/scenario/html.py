@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from switch.hostsim.yamlmarks import digits
 from switch.wire import dump, load_dialect, mask_pan
 from terminal_agent.scenario.results import PASSED, RunResult, ScenarioResult, StepResult
 
@@ -81,7 +82,7 @@ def _dump(msg: dict | None, title: str) -> str:
         return "<pre>(none)</pre>"
     shown = dict(msg)
     for key in ("102", "103"):  # account ids: a transfer's cards
-        if shown.get(key, "").isdigit() and len(shown[key]) > 10:
+        if digits(shown.get(key, "")) and len(shown[key]) > 10:
             shown[key] = mask_pan(shown[key])
     for key in ("64", "128"):  # MACs: not card data, but nothing a reader needs either
         if key in shown:

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from switch.hostsim.yamlmarks import ConfigError, LDict, LList, load_file
+from switch.hostsim.yamlmarks import ConfigError, LDict, LList, digits, load_file
 from terminal_agent.scenario import fixtures as fx
 from terminal_agent.scenario.checks import (
     ENTRIES,
@@ -88,7 +88,7 @@ def load_scenario(path: str | Path) -> Scenario:
     target = _opt_str(merged.get("target"))
     if target is not None:
         h, sep, port = target.rpartition(":")
-        if not sep or not port.isdigit():
+        if not sep or not digits(port):
             raise _err_at(merged, "target", "expected HOST:PORT")
     return Scenario(
         name=str(data.get("name") or path.stem), file=str(path), terminal=terminal, cards=ctx.cards,
@@ -204,7 +204,7 @@ def _card(parent: dict, name: str, node: Any) -> Card:
             setattr(card, key, str(node[key]))
     if node.get("pan") is not None:
         card.pan = str(node["pan"])
-    if not card.pan.isdigit() or not 12 <= len(card.pan) <= 19:
+    if not digits(card.pan) or not 12 <= len(card.pan) <= 19:
         raise node.error("pan" if "pan" in node else "fixture", "PAN must be 12 to 19 digits")
     if card.entry not in ENTRIES:
         raise node.error("entry", f"expected one of {', '.join(ENTRIES)}")
@@ -237,7 +237,7 @@ def _step(parent: LList, index: int, item: Any, ctx: _Ctx) -> list[Step]:
     if item.get("timeout") is not None:
         step.timeout = _dur(item, "timeout")
     if item.get("repeat") is not None:
-        if not str(item["repeat"]).isdigit() or int(item["repeat"]) < 1:
+        if not digits(item["repeat"]) or int(item["repeat"]) < 1:
             raise item.error("repeat", "expected a whole number >= 1")
         step.repeat = int(item["repeat"])
     if item.get("outcome") is not None:
@@ -292,7 +292,7 @@ def _sessions(item: LDict, ctx: _Ctx) -> list[Session]:
     node = item["parallel"]
     if isinstance(node, LDict) and "copies" in node:
         node.allow("copies", "steps")
-        if not str(node["copies"]).isdigit() or int(node["copies"]) < 1:
+        if not digits(node["copies"]) or int(node["copies"]) < 1:
             raise node.error("copies", "expected a whole number >= 1")
         if not isinstance(node.get("steps"), LList):
             raise node.error("steps" if "steps" in node else None, "expected a list of steps")

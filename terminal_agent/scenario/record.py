@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import yaml
 
+from switch.hostsim.yamlmarks import digits
 from switch.wire import decode_icc, mask_field, match_key
 from terminal_agent.scenario import fixtures as fx
 
@@ -36,7 +37,7 @@ def mask_message(msg: dict[str, str]) -> dict[str, str]:
                 out[k] = f"<{len(v) // 2} bytes>"
         elif k in ("64", "128"):
             out[k] = "*" * len(v)
-        elif k in ("102", "103") and v.isdigit() and len(v) > 10:  # account ids: a card in transfers
+        elif k in ("102", "103") and digits(v) and len(v) > 10:  # account ids: a card in transfers
             out[k] = mask_field("2", v)
         else:
             out[k] = mask_field(k, v)
@@ -243,7 +244,7 @@ def _fixture_terminal(tid: str) -> bool:
 
 def _step_for(msg: dict[str, str], cards: dict, labels: dict, original_of: Any) -> dict[str, Any]:
     mti, proc = msg.get("t", ""), msg.get("3", "")
-    amount = int(msg["4"]) if msg.get("4", "").isdigit() else None
+    amount = int(msg["4"]) if digits(msg.get("4", "")) else None
     if mti == "0800":
         kind = {"301": "echo", "001": "sign_on"}.get(msg.get("70", ""))
         if kind:
@@ -258,7 +259,7 @@ def _step_for(msg: dict[str, str], cards: dict, labels: dict, original_of: Any) 
         if entry:
             params["entry"] = entry
         params["pin"] = "52" in msg
-        if kind == "transfer" and msg.get("103", "").replace("*", "").isdigit():
+        if kind == "transfer" and digits(msg.get("103", "").replace("*", "")):
             params["to_card"] = _card_ref(msg["103"], cards, labels)
         fields = _odd_fields(msg, kind)
         if fields:
@@ -280,7 +281,7 @@ def _step_for(msg: dict[str, str], cards: dict, labels: dict, original_of: Any) 
         names = {"74": "credits", "76": "debits", "86": "credits_amount", "88": "debits_amount",
                  "75": "credit_reversals", "77": "debit_reversals", "87": "credit_reversals_amount",
                  "89": "debit_reversals_amount"}
-        totals = {name: str(int(msg[f])) for f, name in names.items() if msg.get(f, "").isdigit()}
+        totals = {name: str(int(msg[f])) for f, name in names.items() if digits(msg.get(f, ""))}
         return {"batch_close": {"totals": totals} if totals else None}
     skip = {"t", "7", "11", "12", "13", "41", "42", "2", "35", "36", "45", "52", "55", "64", "128"}
     return {"raw": {"mti": mti, "fields": {k: v for k, v in msg.items() if k not in skip}}}
@@ -298,7 +299,7 @@ def _odd_fields(msg: dict[str, str], kind: str) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for f, v in msg.items():
-        if f.isdigit() and f not in _BUILT and f not in _MASKED:
+        if digits(f) and f not in _BUILT and f not in _MASKED:
             out[f] = v
     for f in ("12", "13", "25", "49"):
         if f not in msg:

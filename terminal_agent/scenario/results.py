@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from switch.hostsim.yamlmarks import digits
 from switch.wire import mask_field
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
@@ -26,7 +27,7 @@ def masked(msg: dict[str, str] | None) -> dict[str, str] | None:
             out[k] = f"<{len(v) // 2} bytes>"
         elif k in ("64", "128"):
             out[k] = "*" * len(v)
-        elif k in ("102", "103") and v.isdigit() and len(v) > 10:  # account ids: a card in transfers
+        elif k in ("102", "103") and digits(v) and len(v) > 10:  # account ids: a card in transfers
             out[k] = mask_field("2", v)  # destination card of a transfer
         else:
             out[k] = mask_field(k, v)

@@ -120,3 +120,29 @@ def test_garble_keeps_length_and_breaks_every_dialect():
         assert len(bad) == len(data)
         with pytest.raises(MessageError):
             d.decode(bad)
+
+
+def _bomb(levels: int) -> str:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + f"\nrules: *a{levels}\n"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("rules: \x07\n", r"U\+0007 is not allowed"),
+    ("rules: " + "[" * 3000 + "]" * 3000, "nesting too deep"),
+    (_bomb(9), "expands to more than"),  # "billion laughs": refused at once, not walked
+    ("rules:\n  - times: \u00b2\n    action: {close: true}\n", "whole number"),  # int() refuses '²'
+    ("rules:\n  - match: {amount: \"1\u00b2\"}\n    action: {close: true}\n", "whole number"),
+])
+def test_hostile_files_get_a_config_error(text, words):
+    """Found by the security helper's fuzzing (docs/requests.md): only RulesError may escape the loader."""
+    with pytest.raises(RulesError, match=words):
+        rules(text)
+
+
+def test_non_utf8_file(tmp_path):
+    p = tmp_path / "r.yaml"
+    p.write_bytes(b"rules:\n  - name: \xff\xfe\n")
+    with pytest.raises(RulesError, match=r"r\.yaml:2: not UTF-8"):
+        RuleSet.load(p)
