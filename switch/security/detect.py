@@ -117,9 +117,13 @@ def _secret_name(name: str) -> bool:
 
 
 def _name(name: str) -> str:
-    # A key name is printed to say where the value was; digits in it are masked, since a name can itself
-    # be card data ("cvv4761739001010010": 123).
-    return repr(re.sub(r"\d", "*", name[:40]) if re.search(r"\d{5}", name) else name[:40])
+    # A key name is printed to say where the value was: printable ASCII only (no escapes that look like
+    # digits), and its digits masked when it has a run of them, since a name can itself be card data
+    # ("cvv4761739001010010": 123).
+    shown = "".join(c if c.isascii() and c.isprintable() else "?" for c in name[:40])
+    if re.search(r"\d{5}", shown):
+        shown = re.sub(r"\d", "*", shown)
+    return f"'{shown}'"
 
 
 def _digit_run_hits(text: str, raw: bytes, s: int, e: int) -> Iterator[Hit]:
