@@ -11,7 +11,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy import Engine, and_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from switch.auth.context import AuthContext, mti_class
@@ -21,6 +21,14 @@ from switch.issuer.tables import auth_log
 from switch.ledger import unit
 
 STAN_REUSE_WINDOW = timedelta(hours=24)  # a terminal's STAN wraps; older rows do not count as duplicates
+
+
+_DUPLICATES = ("SELECT f7, digest, response FROM auth_requests WHERE tid = ? AND stan = ? AND mti_class = ?"
+               " AND created_at >= ?")
+_RECORD_COLUMNS = ("tid", "stan", "mti_class", "f7", "digest", "response", "card_id", "mid", "proc", "amount",
+                   "currency", "rc", "txn_ref", "state", "reversed_amount", "created_at")
+_RECORD = (f"INSERT INTO auth_requests ({', '.join(_RECORD_COLUMNS)}) "
+           f"VALUES ({', '.join('?' * len(_RECORD_COLUMNS))})")
 
 
 def request_digest(vault: PanVault, request: dict[str, str]) -> str:
@@ -43,17 +51,18 @@ class Journal:
     def __init__(self, engine: Engine, vault: PanVault) -> None:
         self.engine = engine
         self.vault = vault
+        # Hot statements as plain SQL (switch.ledger.unit.RawSQL); timestamps bound as SQLAlchemy would.
+        self._raw = unit.raw_sql(engine)
+        self._ts = auth_log.c.created_at.type.bind_processor(engine.dialect) or (lambda v: v)
+        self._integrity = (IntegrityError, engine.dialect.dbapi.IntegrityError)
 
     def check_duplicate(self, ctx: AuthContext) -> tuple[str, dict[str, str]] | None:
         ctx.digest = request_digest(self.vault, ctx.request)
         since = ctx.now - STAN_REUSE_WINDOW
-        with unit.read(self.engine) as conn:
-            rows = conn.execute(select(auth_log.c.f7, auth_log.c.digest, auth_log.c.response).where(and_(
-                auth_log.c.tid == ctx.tid, auth_log.c.stan == ctx.stan, auth_log.c.mti_class == ctx.mti,
-                auth_log.c.created_at >= since))).all()
-        for row in rows:
-            if row.digest == ctx.digest:
-                return "same", json.loads(row.response)
+        rows = self._raw.rows(_DUPLICATES, (ctx.tid, ctx.stan, ctx.mti, self._ts(since)))
+        for _f7, digest, response in rows:
+            if digest == ctx.digest:
+                return "same", json.loads(response)
         if rows:
             return "conflict", {}
         return None
@@ -68,14 +77,15 @@ class Journal:
             rc=response.get("39"), txn_ref=ctx.txn_ref, state=ctx.state or ("approved" if response.get("39") == "00"
                                                                            else "declined"),
             reversed_amount=0, created_at=ctx.now)
+        row = tuple(values[c] for c in _RECORD_COLUMNS[:-1]) + (self._ts(ctx.now),)
         for _attempt in range(3):
             try:
                 with unit.begin(self.engine) as conn:
-                    conn.execute(insert(auth_log).values(**values))
+                    self._raw.execute(_RECORD, row, conn)
                     if ctx.usage is not None:  # limit counters move with the answer, in one transaction
                         add_usage_in(conn, *ctx.usage)
                 return response
-            except IntegrityError:
+            except self._integrity:
                 with unit.read(self.engine) as conn:
                     row = conn.execute(select(auth_log.c.response).where(and_(
                         auth_log.c.tid == ctx.tid, auth_log.c.stan == ctx.stan, auth_log.c.mti_class == ctx.mti,

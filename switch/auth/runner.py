@@ -114,6 +114,9 @@ class Runner:
         (answer, None) when the request is answered without writing, else (None, job): `job(conn)` runs
         the steps that write (limits, booking, reversal) and journals the answer, all in one transaction
         that the caller commits before sending the answer (switch.ledger.unit.Committer)."""
+        sync = getattr(self.s.store, "sync", None)
+        if sync is not None:
+            sync()  # cached terminals, merchants and cards: dropped if any changed since the last request
         steps = pipeline_for(ctx.mti)
         split = next((i for i, step in enumerate(steps) if step in WRITE_STEPS), len(steps))
         self._steps(ctx, steps[:split])

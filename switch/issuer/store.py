@@ -8,10 +8,11 @@ on one PostgreSQL never lose an increment.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from switch.issuer import tables as t
@@ -27,6 +28,27 @@ class IssuerStore:
         self._issuers: dict[str, Issuer] = {}
         self._bins: list[tuple[str, str, str, str]] | None = None
         self._products: dict[str, Product] = {}
+        # Terminals, merchants and cards (by PAN lookup hash, without the clear PAN) cached per process;
+        # dropped whenever ref_generation moved (triggers bump it on any change to those tables).
+        self._raw = unit.raw_sql(engine)
+        self._generation: int | None = None
+        self._terminals: dict[str, Terminal | None] = {}
+        self._merchants: dict[str, Merchant | None] = {}
+        self._cards: dict[str, Card | None] = {}
+
+    def sync(self) -> None:
+        """Drop the cached terminals, merchants and cards if any of them changed since the last call (the
+        pipeline calls this once per request: one indexed single-row read)."""
+        rows = self._raw.rows("SELECT gen FROM ref_generation WHERE id = 1")
+        gen = rows[0][0] if rows else None
+        if gen != self._generation or gen is None:
+            self._terminals, self._merchants, self._cards = {}, {}, {}
+            self._generation = gen
+
+    def forget(self) -> None:
+        """Drop the cached terminals, merchants and cards (after a change made through this store)."""
+        self._terminals, self._merchants, self._cards = {}, {}, {}
+        self._generation = None
 
     # -- reference data (cached: it changes only on fixtures load, which calls refresh) ----------------
     def refresh(self) -> None:
@@ -58,9 +80,17 @@ class IssuerStore:
 
     # -- cards ------------------------------------------------------------------------------------------
     def find_card(self, pan: str) -> Card | None:
+        key = self.vault.lookup_hash(pan)
+        cache = self._cards
+        if key in cache:
+            card = cache[key]
+            return replace(card, pan=pan) if card is not None else None
         with unit.read(self.engine) as conn:
-            row = conn.execute(select(t.cards).where(t.cards.c.pan_hash == self.vault.lookup_hash(pan))).first()
-        return Card.from_row(row, pan) if row else None
+            row = conn.execute(select(t.cards).where(t.cards.c.pan_hash == key)).first()
+        card = Card.from_row(row, "") if row else None
+        if self._generation is not None and self._cards is cache:  # not dropped meanwhile (a change)
+            cache[key] = card
+        return replace(card, pan=pan) if card is not None else None
 
     def card_by_id(self, card_id: int) -> Card | None:
         with unit.read(self.engine) as conn:
@@ -93,15 +123,18 @@ class IssuerStore:
             values["pin_tries"] = 0
         with unit.begin(self.engine) as conn:
             conn.execute(update(t.cards).where(t.cards.c.card_id == card_id).values(**values))
+        self.forget()
 
     def set_limits(self, card_id: int, limits: dict) -> None:
         with unit.begin(self.engine) as conn:
             conn.execute(update(t.cards).where(t.cards.c.card_id == card_id)
                          .values(limits=json.dumps(limits) if limits else None, updated_at=datetime.now(UTC)))
+        self.forget()
 
     def set_kyc(self, card_id: int, level: str) -> None:
         with unit.begin(self.engine) as conn:
             conn.execute(update(t.cards).where(t.cards.c.card_id == card_id).values(kyc_level=level))
+        self.forget()
 
     def pin_failed(self, card_id: int) -> int:
         """Count a wrong PIN atomically; at the limit the card is blocked (B5). Returns the new count."""
@@ -112,6 +145,7 @@ class IssuerStore:
             if tries >= PIN_TRY_LIMIT:
                 conn.execute(update(t.cards).where(and_(t.cards.c.card_id == card_id, t.cards.c.status == "active"))
                              .values(status="blocked", status_reason="pin_tries", updated_at=datetime.now(UTC)))
+        self.forget()
         return int(tries)
 
     def pin_ok(self, card_id: int) -> None:
@@ -119,30 +153,44 @@ class IssuerStore:
         with unit.begin(self.engine) as conn:
             conn.execute(update(t.cards).where(and_(t.cards.c.card_id == card_id, t.cards.c.pin_tries > 0,
                                                     t.cards.c.pin_tries < PIN_TRY_LIMIT)).values(pin_tries=0))
+        self.forget()
 
     # -- terminals and merchants -------------------------------------------------------------------------
     def terminal(self, tid: str) -> Terminal | None:
+        cache = self._terminals
+        if tid in cache:
+            return cache[tid]
         with unit.read(self.engine) as conn:
             row = conn.execute(select(t.terminals).where(t.terminals.c.tid == tid)).first()
-        return Terminal.from_row(row) if row else None
+        term = Terminal.from_row(row) if row else None
+        if self._generation is not None and self._terminals is cache:
+            cache[tid] = term
+        return term
 
     def merchant(self, mid: str) -> Merchant | None:
+        cache = self._merchants
+        if mid in cache:
+            return cache[mid]
         from switch.wallets.tables import merchants  # the ledger helper's table
 
         with unit.read(self.engine) as conn:
             r = conn.execute(select(merchants).where(merchants.c.mid == mid)).first()
-        if r is None:
-            return None
-        flags = tuple(f.strip() for f in (r.flags or "").split(",") if f.strip())
-        return Merchant(mid=r.mid, name=r.name, mcc=r.mcc, currency=r.currency, status=r.status, flags=flags,
-                        status_reason=r.status_reason or "")
+        m = None
+        if r is not None:
+            flags = tuple(f.strip() for f in (r.flags or "").split(",") if f.strip())
+            m = Merchant(mid=r.mid, name=r.name, mcc=r.mcc, currency=r.currency, status=r.status, flags=flags,
+                         status_reason=r.status_reason or "")
+        if self._generation is not None and self._merchants is cache:
+            cache[mid] = m
+        return m
 
     # -- limit counters (N15) ------------------------------------------------------------------------------
     def usage(self, card_id: int, category: str, periods: list[str]) -> dict[str, tuple[int, int]]:
-        with unit.read(self.engine) as conn:
-            rows = conn.execute(select(t.usage).where(and_(
-                t.usage.c.card_id == card_id, t.usage.c.category == category, t.usage.c.period.in_(periods))))
-            return {r.period: (int(r.amount), int(r.count)) for r in rows}
+        if not periods:
+            return {}
+        sql = _USAGE_SELECT + " AND period IN (" + ", ".join("?" * len(periods)) + ")"
+        rows = self._raw.rows(sql, (card_id, category, *periods))
+        return {p: (int(a), int(c)) for p, a, c in rows}
 
     def add_usage(self, card_id: int, category: str, periods: list[str], amount: int, count: int = 1) -> None:
         """Add to the period counters; a first row raced by another process is retried as an update."""
@@ -150,7 +198,7 @@ class IssuerStore:
             try:
                 self._add_usage(card_id, category, periods, amount, count)
                 return
-            except IntegrityError:
+            except (IntegrityError, self.engine.dialect.dbapi.IntegrityError):
                 if attempt == 2:
                     raise
 
@@ -161,11 +209,15 @@ class IssuerStore:
 
 def add_usage_in(conn: Any, card_id: int, category: str, periods: list[str], amount: int, count: int) -> None:
     """Counter update inside the caller's transaction (the journal adds it with the answer)."""
-    greatest = func.max if conn.dialect.name == "sqlite" else func.greatest
+    raw = unit.raw_sql(conn.engine)
+    update_sql = _USAGE_UPDATE_PG if raw.pg else _USAGE_UPDATE_SQLITE
     for period in periods:
-        key = and_(t.usage.c.card_id == card_id, t.usage.c.category == category, t.usage.c.period == period)
-        res = conn.execute(update(t.usage).where(key).values(
-            amount=t.usage.c.amount + amount, count=greatest(t.usage.c.count + count, 0)))
-        if res.rowcount == 0:
-            conn.execute(insert(t.usage).values(card_id=card_id, category=category, period=period,
-                                                amount=max(amount, 0), count=max(count, 0)))
+        if raw.execute(update_sql, (amount, count, card_id, category, period), conn) == 0:
+            raw.execute(_USAGE_INSERT, (card_id, category, period, max(amount, 0), max(count, 0)), conn)
+
+
+_USAGE_WHERE = " WHERE card_id = ? AND category = ? AND period = ?"
+_USAGE_UPDATE_SQLITE = 'UPDATE iss_card_usage SET amount = amount + ?, "count" = MAX("count" + ?, 0)' + _USAGE_WHERE
+_USAGE_UPDATE_PG = 'UPDATE iss_card_usage SET amount = amount + ?, "count" = GREATEST("count" + ?, 0)' + _USAGE_WHERE
+_USAGE_INSERT = 'INSERT INTO iss_card_usage (card_id, category, period, amount, "count") VALUES (?, ?, ?, ?, ?)'
+_USAGE_SELECT = 'SELECT period, amount, "count" FROM iss_card_usage WHERE card_id = ? AND category = ?'

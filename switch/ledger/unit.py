@@ -168,3 +168,68 @@ class Committer:
                 done(result, error)
             except Exception:  # a callback bug must not stop the writer
                 log.exception("job callback failed")
+
+
+class RawSQL:
+    """Hot statements as plain SQL on the DBAPI connection: no expression building, compiling or result
+    wrapping per call (SQLAlchemy's cost dominates single-row statements). Write `?` placeholders; they
+    become `%s` for psycopg. `conn` is a SQLAlchemy Connection (a job's, to read inside its transaction);
+    without one, each thread reads on its own long-lived DBAPI connection (autocommit reads)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pg = engine.dialect.name == "postgresql"
+        self._texts: dict[str, str] = {}
+        self._local = threading.local()
+
+    def _text(self, sql: str) -> str:
+        text = self._texts.get(sql)
+        if text is None:
+            text = self._texts[sql] = sql.replace("?", "%s") if self.pg else sql
+        return text
+
+    def rows(self, sql: str, params: tuple = (), conn: Connection | None = None) -> list[tuple]:
+        conn = conn if conn is not None else current(self.engine)
+        if conn is not None:
+            cur = conn.connection.driver_connection.cursor()
+            try:
+                cur.execute(self._text(sql), params)
+                return cur.fetchall()
+            finally:
+                cur.close()
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            raw = self._local.raw = self.engine.raw_connection()
+        try:
+            cur = raw.driver_connection.cursor()
+            try:
+                cur.execute(self._text(sql), params)
+                return cur.fetchall()
+            finally:
+                cur.close()
+                if self.pg:
+                    raw.driver_connection.rollback()  # end the read transaction (no idle-in-transaction)
+        except Exception:
+            self._local.raw = None
+            try:
+                raw.invalidate()
+            except Exception:  # noqa: S110 - already broken; the next call opens a new one
+                pass
+            raise
+
+    def execute(self, sql: str, params: tuple, conn: Connection) -> int:
+        """A write inside `conn`'s transaction; returns the row count."""
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.execute(self._text(sql), params)
+            return cur.rowcount
+        finally:
+            cur.close()
+
+
+def raw_sql(engine: Engine) -> RawSQL:
+    """The engine's shared RawSQL (one set of per-thread read connections per engine)."""
+    raw = engine.__dict__.get("_acqsim_raw_sql")
+    if raw is None:
+        raw = engine.__dict__["_acqsim_raw_sql"] = RawSQL(engine)
+    return raw
