@@ -160,6 +160,16 @@ class HsmClient:
         acct = pinmod.account_number(pan)
         return self._call(f"CM{bdk}{pvk}A05{ksn.rjust(20, 'F')}{pin_block}{acct}{pvki}{pvv}")[0]
 
+    def verify_dukpt_pin_ibm(self, *, bdk: str, ksn: str, pin_block: str, pan: str, pvk: str, offset: str,
+                             dec_table: str, pin_validation_data: str, check_length: int = 4,
+                             aes: bool = False) -> str:
+        if aes:
+            return "68"  # no host command for AES DUKPT with the IBM method (in-process Hsm only)
+        acct = pinmod.account_number(pan)
+        pvd = pin_validation_data.ljust(12, "F")[:12]
+        return self._call(f"GO{bdk}{pvk}A05{ksn.rjust(20, 'F')}{pin_block}{check_length:02d}{acct}{dec_table}"
+                          f"{pvd}{offset.ljust(12, 'F')}")[0]
+
     def _translate(self, code: str, src: str, dst: str, pin_block: str, pan: str, src_format: str,
                    dst_format: str, max_pin_length: int) -> tuple[str, str | None]:
         acct = pinmod.account_number(pan)

@@ -221,6 +221,18 @@ class Hsm:
             return "00" if self.pvv_matches(pvk_clear, p, pin.account_number(pan), pvki, pvv) else "01"
         return self._guard("CM", run)
 
+    def verify_dukpt_pin_ibm(self, *, bdk: str, ksn: str, pin_block: str, pan: str, pvk: str, offset: str,
+                             dec_table: str, pin_validation_data: str, check_length: int = 4,
+                             aes: bool = False) -> str:
+        """PIN from a DUKPT terminal checked with the IBM 3624 offset (GO for TDES; AES in-process only)."""
+        def run() -> str:
+            p = self.dukpt_pin(bdk, ksn, pin_block, pan, aes)
+            acct = pin.account_number(pan)
+            pvd = pin.expand_pvd(pin_validation_data, acct)
+            ok = pin.ibm_verify(self.key(pvk, "PVK", "11"), p, dec_table, pvd, offset, check_length)
+            return "00" if ok else "01"
+        return self._guard("GO", run)
+
     def translate_pin_tpk_to_zpk(self, *, tpk: str, zpk: str, pin_block: str, pan: str,
                                  src_format: str = "01", dst_format: str = "01",
                                  max_pin_length: int = 12) -> tuple[str, str | None]:

@@ -1,5 +1,6 @@
 """PIN commands: CA, CC (translate), CI, G0 (DUKPT translate), CM (DUKPT PVV verify), DA, EA (IBM 3624
-verify), DC, EC (Visa PVV verify), JC, JE, JG (PIN to and from LMK encryption), DE (IBM offset)."""
+verify), DC, EC (Visa PVV verify), JC, JE, JG (PIN to and from LMK encryption), DE (IBM offset),
+CK, GO (DUKPT PIN with the IBM method)."""
 
 from __future__ import annotations
 
@@ -178,3 +179,32 @@ def jg(hsm, r: Reader) -> str:
     zpk = hsm.key(r.key(16), "ZPK", "10")
     fmt, account = r.num(2), r.num(12)
     return hsm.pin_to_block(zpk, pin_from_lmk(hsm, r.hex(16)), fmt, account)
+
+
+def _dukpt_ibm(hsm, r: Reader):
+    bdk = hsm.key(r.key(32, "UXTY"), "BDK", "10")
+    pvk = hsm.key(r.key(16, "UXZ"), "PVK", "11")
+    ksn = _ksn(r)
+    block = r.hex(16)
+    check_len = int(r.num(2))
+    account = r.num(12)
+    dec_table = r.num(16)
+    pvd = pin.expand_pvd(r.text(12), account)
+    offset = r.text(12)
+    if not 4 <= check_len <= 12 or any(c not in "0123456789F" for c in offset):
+        raise HsmError("15", "check length or offset")
+    p = hsm.pin_from_block(dukpt.tdes_pin_key(bdk, ksn), block, "01", account)
+    return ("00", "") if pin.ibm_verify(pvk, p, dec_table, pvd, offset, check_len) else ("01", "")
+
+
+@command("CK")
+def ck(hsm, r: Reader):
+    """Verify a DUKPT PIN with the IBM 3624 offset method: BDK, PVK, KSN descriptor, KSN, PIN block (ISO 0),
+    check length, account, decimalisation table, PIN validation data, offset."""
+    return _dukpt_ibm(hsm, r)
+
+
+@command("GO")
+def go(hsm, r: Reader):
+    """Verify a PIN using the IBM offset method (3DES DUKPT): the CK fields."""
+    return _dukpt_ibm(hsm, r)

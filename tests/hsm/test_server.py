@@ -238,3 +238,17 @@ def test_client_over_mutual_tls(reactor, call_in_reactor, tmp_path):
             no_cert.execute(b"NC")
     finally:
         call_in_reactor(port.stopListening)
+
+
+def test_client_dukpt_ibm(server, client):
+    hsm = server[0]
+    bdk = client.import_clear_key("0123456789ABCDEFFEDCBA9876543210", "BDK")[0]
+    pvk = client.import_clear_key("AB9DF810753BE3B3CB3D2A455EADDCDF", "PVK")[0]
+    pan, dec = "4012345678909", "0123456789012345"
+    off = hsm.ibm_offset(pvk=pvk, pin="1234", pan=pan, dec_table=dec, pin_validation_data="401234567890")
+    kw = dict(bdk=bdk, ksn="FFFF9876543210E00001", pan=pan, pvk=pvk, dec_table=dec,
+              pin_validation_data="401234567890", check_length=4)
+    assert client.verify_dukpt_pin_ibm(pin_block="1B9C1845EB993A7A", offset=off, **kw) == "00"
+    assert hsm.verify_dukpt_pin_ibm(pin_block="1B9C1845EB993A7A", offset=off, **kw) == "00"
+    wrong = str((int(off[0]) + 1) % 10) + off[1:]
+    assert client.verify_dukpt_pin_ibm(pin_block="1B9C1845EB993A7A", offset=wrong, **kw) == "01"
