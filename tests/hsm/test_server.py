@@ -252,3 +252,18 @@ def test_client_dukpt_ibm(server, client):
     assert hsm.verify_dukpt_pin_ibm(pin_block="1B9C1845EB993A7A", offset=off, **kw) == "00"
     wrong = str((int(off[0]) + 1) % 10) + off[1:]
     assert client.verify_dukpt_pin_ibm(pin_block="1B9C1845EB993A7A", offset=wrong, **kw) == "01"
+
+
+def test_client_survives_server_idle_close(reactor, call_in_reactor):
+    import time
+
+    from hsm_emulator.server import HsmFactory
+
+    port = call_in_reactor(reactor.listenTCP, 0, HsmFactory(Hsm(), idle_timeout=0.3), interface="127.0.0.1")
+    try:
+        with HsmClient("127.0.0.1", port.getHost().port, timeout=5) as c:
+            assert c.execute(b"NC").startswith(b"ND00")
+            time.sleep(0.8)  # the server closes the idle connection; the next call reconnects once
+            assert c.execute(b"NC").startswith(b"ND00")
+    finally:
+        call_in_reactor(port.stopListening)
