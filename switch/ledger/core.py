@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from switch.ledger import tables as T
@@ -48,10 +48,7 @@ class Ledger:
         self._group = GroupCommitter(engine) if use_group else None
         self._last_ts = 0
         self._ts_lock = threading.Lock()
-        self._upd_accounts = (update(T.accounts).where(T.accounts.c.id == bindparam("b_id"))
-                              .values(**{c: bindparam("b_" + c) for c in _ACCT_COLS[6:10]}))
-        self._upd_pending = (update(T.pending).where(T.pending.c.id == bindparam("b_id"))
-                             .values(status=bindparam("b_status")))
+        self._raw = unit.raw_sql(engine)
 
     # -- accounts -------------------------------------------------------------------------------------
     def create_accounts(self, accounts: Sequence[Account]) -> list[CreateAccountResult]:
@@ -145,15 +142,16 @@ class Ledger:
             return now
 
     def _retry(self, attempt: Callable):
+        dbapi = self.engine.dialect.dbapi
         for n in range(_RETRIES):
             try:
                 return attempt()
-            except IntegrityError:
+            except (IntegrityError, dbapi.IntegrityError):
                 # Another process inserted one of our ids between our read and our write: run again,
                 # now it answers `exists`.
                 if n == _RETRIES - 1:
                     raise
-            except DBAPIError as exc:
+            except (DBAPIError, dbapi.Error) as exc:  # plain SQL raises the driver's errors unwrapped
                 if not _transient(exc) or n == _RETRIES - 1:
                     raise
             time.sleep(0.001 * (n + 1))
@@ -162,9 +160,7 @@ class Ledger:
     def _load(self, conn: Connection, transfers: Sequence[Transfer]) -> Batch:
         now = self._now()
         pend_ids = {t.pending_id for t in transfers if t.flags & _POST_VOID and t.pending_id}
-        overdue = set(conn.execute(
-            select(T.pending.c.id).where(T.pending.c.status == PendingStatus.PENDING,
-                                         T.pending.c.expires_at <= now).limit(_SWEEP)).scalars())
+        overdue = {r[0] for r in self._raw.rows(_OVERDUE, (int(PendingStatus.PENDING), now), conn)}
         pend_ids |= overdue
         existing = self._select_transfers(conn, {t.id for t in transfers} | pend_ids)
         acct_ids = {t.debit_account_id for t in transfers} | {t.credit_account_id for t in transfers}
@@ -182,50 +178,64 @@ class Ledger:
                 pendings[pid] = PendingState(p, status, expires_at, False)
         return Batch(accounts, existing, pendings, now)
 
+    # Plain SQL on the DBAPI connection (switch.ledger.unit.RawSQL): these run for every booking, and
+    # building and compiling SQLAlchemy expressions cost far more than SQLite executing them.
     def _select_accounts(self, conn: Connection, ids: set[int], lock: bool) -> list[Account]:
         out = []
         for chunk in _chunks(sorted(i for i in ids if 0 < i < ID_MAX)):
-            q = select(*(T.accounts.c[n] for n in _ACCT_COLS)).where(T.accounts.c.id.in_(chunk)).order_by(T.accounts.c.id)
-            if lock and self._pg:
-                q = q.with_for_update()
-            out.extend(Account(*row) for row in conn.execute(q))
+            sql = _SELECT_ACCOUNTS + _in(len(chunk)) + " ORDER BY id" + (" FOR UPDATE" if lock and self._pg else "")
+            out.extend(Account(*row) for row in self._raw.rows(sql, tuple(chunk), conn))
         return out
 
     def _select_transfers(self, conn: Connection, ids: set[int]) -> dict[int, Transfer]:
         out = {}
         for chunk in _chunks(sorted(i for i in ids if 0 < i < ID_MAX)):
-            for row in conn.execute(select(T.transfers).where(T.transfers.c.id.in_(chunk))):
-                out[row.id] = Transfer(**row._mapping)
+            for row in self._raw.rows(_SELECT_TRANSFERS + _in(len(chunk)), tuple(chunk), conn):
+                out[row[0]] = Transfer(*row)
         return out
 
     def _select_pending(self, conn: Connection, ids: set[int]) -> list[tuple]:
         out = []
         for chunk in _chunks(sorted(ids)):
-            q = select(T.pending.c.id, T.pending.c.status, T.pending.c.expires_at).where(
-                T.pending.c.id.in_(chunk)).order_by(T.pending.c.id)
-            if self._pg:
-                q = q.with_for_update()
-            out.extend(tuple(r) for r in conn.execute(q))
+            sql = _SELECT_PENDING + _in(len(chunk)) + " ORDER BY id" + (" FOR UPDATE" if self._pg else "")
+            out.extend(tuple(r) for r in self._raw.rows(sql, tuple(chunk), conn))
         return out
 
     def _write(self, conn: Connection, batch: Batch) -> None:
+        raw = self._raw
         if batch.new:
-            conn.execute(T.transfers.insert(), [
-                {c: getattr(t, c) for c in _XFER_COLS} for t in batch.new.values()])
-        new_pending = [{"id": pid, "status": s.status, "expires_at": s.expires_at}
-                       for pid, s in batch.pendings.items() if s.new]
+            raw.executemany(_INSERT_TRANSFER, [tuple(getattr(t, c) for c in _XFER_FIELDS) for t in batch.new.values()],
+                            conn)
+        new_pending = [(pid, int(s.status), s.expires_at) for pid, s in batch.pendings.items() if s.new]
         if new_pending:
-            conn.execute(T.pending.insert(), new_pending)
-        changed = [{"b_id": pid, "b_status": batch.pendings[pid].status} for pid in sorted(batch.dirty_pendings)
+            raw.executemany(_INSERT_PENDING, new_pending, conn)
+        changed = [(int(batch.pendings[pid].status), pid) for pid in sorted(batch.dirty_pendings)
                    if pid in batch.pendings and not batch.pendings[pid].new]
         if changed:
-            conn.execute(self._upd_pending, changed)
+            raw.executemany(_UPDATE_PENDING, changed, conn)
         if batch.dirty_accounts:
             accts = batch.accounts
-            conn.execute(self._upd_accounts, [
-                {"b_id": i, "b_debits_pending": accts[i].debits_pending, "b_debits_posted": accts[i].debits_posted,
-                 "b_credits_pending": accts[i].credits_pending, "b_credits_posted": accts[i].credits_posted}
-                for i in sorted(batch.dirty_accounts)])
+            raw.executemany(_UPDATE_ACCOUNT, [
+                (accts[i].debits_pending, accts[i].debits_posted, accts[i].credits_pending, accts[i].credits_posted, i)
+                for i in sorted(batch.dirty_accounts)], conn)
+
+
+_XFER_FIELDS = ("id", "debit_account_id", "credit_account_id", "amount", "pending_id", "ledger", "code", "flags",
+                "timeout", "user_data_64", "user_data_32", "timestamp")  # Transfer's field order
+_SELECT_ACCOUNTS = f"SELECT {', '.join(_ACCT_COLS)} FROM ledger_accounts WHERE id IN "
+_SELECT_TRANSFERS = f"SELECT {', '.join(_XFER_FIELDS)} FROM ledger_transfers WHERE id IN "
+_SELECT_PENDING = "SELECT id, status, expires_at FROM ledger_pending WHERE id IN "
+_OVERDUE = f"SELECT id FROM ledger_pending WHERE status = ? AND expires_at <= ? LIMIT {_SWEEP}"
+_INSERT_TRANSFER = (f"INSERT INTO ledger_transfers ({', '.join(_XFER_FIELDS)}) "
+                    f"VALUES ({', '.join('?' * len(_XFER_FIELDS))})")
+_INSERT_PENDING = "INSERT INTO ledger_pending (id, status, expires_at) VALUES (?, ?, ?)"
+_UPDATE_PENDING = "UPDATE ledger_pending SET status = ? WHERE id = ?"
+_UPDATE_ACCOUNT = ("UPDATE ledger_accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, "
+                   "credits_posted = ? WHERE id = ?")
+
+
+def _in(n: int) -> str:
+    return "(" + ", ".join("?" * n) + ")"
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
@@ -233,11 +243,12 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
         yield ids[i:i + _CHUNK]
 
 
-def _transient(exc: DBAPIError) -> bool:
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+def _transient(exc: Exception) -> bool:
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if code in ("40001", "40P01", "55P03"):  # serialization failure, deadlock, lock not available
         return True
-    return "database is locked" in str(exc.orig)
+    return "database is locked" in str(orig)
 
 
 def _account_results(accounts: Sequence[Account], found: dict[int, Account], now: int):

@@ -217,6 +217,13 @@ class RawSQL:
                 pass
             raise
 
+    def executemany(self, sql: str, rows: list[tuple], conn: Connection) -> None:
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.executemany(self._text(sql), rows)
+        finally:
+            cur.close()
+
     def execute(self, sql: str, params: tuple, conn: Connection) -> int:
         """A write inside `conn`'s transaction; returns the row count."""
         cur = conn.connection.driver_connection.cursor()

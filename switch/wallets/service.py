@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -119,9 +120,21 @@ class WalletsCore:
 
     # -- merchants ------------------------------------------------------------------------------------
     def merchant(self, mid: str) -> Merchant | None:
-        with unit.read(self.engine) as conn:
-            row = conn.execute(select(W.merchants).where(W.merchants.c.mid == mid)).first()
-        return _merchant(row) if row else None
+        rows = unit.raw_sql(self.engine).rows(_SELECT_MERCHANT, (mid,))
+        if not rows:
+            return None
+        m = dict(zip(_MERCHANT_FIELDS, rows[0], strict=True))
+        m["flags"] = tuple(f for f in (m["flags"] or "").split(",") if f)
+        for day in ("dormancy_notice_on", "opened_on"):
+            m[day] = self._date(m[day])
+        return Merchant(**m)
+
+    @staticmethod
+    def _date(value: object) -> object:
+        """A DATE column read with plain SQL: SQLite gives its ISO text, PostgreSQL a date."""
+        if value is None or isinstance(value, dt.date):
+            return value
+        return dt.date.fromisoformat(str(value)[:10])
 
     def merchants(self) -> list[Merchant]:
         with unit.read(self.engine) as conn:
@@ -147,9 +160,8 @@ class WalletsCore:
 
     # -- events ---------------------------------------------------------------------------------------
     def stored(self, key: str) -> Outcome | None:
-        with unit.read(self.engine) as conn:
-            row = conn.execute(select(W.events).where(W.events.c.key == key)).first()
-        return _outcome(row) if row else None
+        rows = unit.raw_sql(self.engine).rows(_SELECT_OUTCOME, (key,))
+        return _outcome_from(dict(zip(_OUTCOME_FIELDS, rows[0], strict=True))) if rows else None
 
     def event_row(self, key: str):
         with unit.read(self.engine) as conn:
@@ -169,8 +181,10 @@ class WalletsCore:
             return _check_duplicate(previous, kind, row.get("amount", 0))
         box: dict = {}
 
+        raw = unit.raw_sql(self.engine)
+
         def hook(conn: Connection, results: list, booked: dict) -> None:
-            if conn.execute(select(W.events.c.key).where(W.events.c.key == key)).first():
+            if raw.rows(_SELECT_KEY, (key,), conn):
                 raise _Stored
             st, detail = (status, row.get("detail_text", "")) if status else status_from_results(results)
             values = {"outcome": st, "state": row.get("state", "booked") if st == OK else "failed"}
@@ -180,7 +194,7 @@ class WalletsCore:
             if st == OK and on_ok is not None:
                 on_ok(conn, {"booked": booked, "row": row})
             full = _row(key, kind, row, values, self.clock(), detail)
-            conn.execute(W.events.insert(), [full])
+            raw.execute(_INSERT_EVENT, tuple(full[c] for c in _EVENT_COLUMNS), conn)
             box["outcome"] = _outcome_from(full)
 
         try:
@@ -196,6 +210,16 @@ class WalletsCore:
             except Conflict:
                 continue
         raise RuntimeError("event kept conflicting with concurrent updates")
+
+
+_EVENT_COLUMNS = tuple(c.name for c in W.events.columns)
+_INSERT_EVENT = (f"INSERT INTO wallet_events ({', '.join(chr(34) + c + chr(34) for c in _EVENT_COLUMNS)}) "
+                 f"VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})")
+_SELECT_KEY = 'SELECT "key" FROM wallet_events WHERE "key" = ?'
+_OUTCOME_FIELDS = ("outcome", "key", "kind", "amount", "fee", "detail")
+_SELECT_OUTCOME = 'SELECT outcome, "key", kind, amount, fee, detail FROM wallet_events WHERE "key" = ?'
+_MERCHANT_FIELDS = tuple(c.name for c in W.merchants.columns)
+_SELECT_MERCHANT = f"SELECT {', '.join(_MERCHANT_FIELDS)} FROM merchants WHERE mid = ?"
 
 
 def _apply_guard(conn: Connection, g: Guard) -> None:
