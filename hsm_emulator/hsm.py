@@ -114,7 +114,7 @@ class Hsm:
         return kcv_hex(self.lmk.decrypt_key(key, key_type), length)
 
     # ----------------------------------------------------------------------------------- PIN core
-    def pin_from_block(self, key: bytes, block: str, fmt: str, account12: str) -> str:
+    def _pin_from_block(self, key: bytes, block: str, fmt: str, account12: str) -> str:
         """Decrypt a TDES PIN block and extract the PIN (never leaves the HSM except via PVV/offset math)."""
         if fmt not in pin.TDES_FORMATS:
             raise HsmError("23", f"invalid PIN block format {fmt}")
@@ -133,7 +133,7 @@ class Hsm:
 
     def translate_pin(self, src: bytes, dst: bytes, block: str, src_fmt: str, dst_fmt: str,
                       account12: str, max_len: int = 12) -> tuple[int, str]:
-        p = self.pin_from_block(src, block, src_fmt, account12)
+        p = self._pin_from_block(src, block, src_fmt, account12)
         if len(p) > max_len:
             raise HsmError("24", "PIN longer than the maximum")
         return len(p), self.pin_to_block(dst, p, dst_fmt, account12)
@@ -170,7 +170,7 @@ class Hsm:
             key = self._pin_key(tpk, zpk)
             pvk_clear = self.key(pvk, "PVK", "11")
             acct = pin.account_number(pan)
-            p = self.pin_from_block(key, pin_block, pin_block_format, acct)
+            p = self._pin_from_block(key, pin_block, pin_block_format, acct)
             return "00" if self.pvv_matches(pvk_clear, p, acct, pvki, pvv) else "01"
         return self._guard("DC" if zpk is None else "EC", run)
 
@@ -182,12 +182,12 @@ class Hsm:
             key = self._pin_key(tpk, zpk)
             pvk_clear = self.key(pvk, "PVK", "11")
             acct = pin.account_number(pan)
-            p = self.pin_from_block(key, pin_block, pin_block_format, acct)
+            p = self._pin_from_block(key, pin_block, pin_block_format, acct)
             pvd = pin.expand_pvd(pin_validation_data, acct)
             return "00" if pin.ibm_verify(pvk_clear, p, dec_table, pvd, offset, check_length) else "01"
         return self._guard("DA" if zpk is None else "EA", run)
 
-    def dukpt_pin(self, bdk: str, ksn: str, pin_block: str, pan: str, aes: bool = False) -> str:
+    def _dukpt_pin(self, bdk: str, ksn: str, pin_block: str, pan: str, aes: bool = False) -> str:
         """PIN from a DUKPT terminal's block.
 
         TDES (X9.24-1): ISO format 0 under the PIN variant of the transaction key. AES (X9.24-3, AES-128 BDK,
@@ -200,7 +200,7 @@ class Hsm:
                 raise HsmError("27", "AES DUKPT needs an AES-128 BDK")
             if len(pin_block) == 16:
                 key = dukpt.aes_working_key(bdk_clear, ksn, "pin", "2TDEA")
-                return self.pin_from_block(key, pin_block, "01", pin.account_number(pan))
+                return self._pin_from_block(key, pin_block, "01", pin.account_number(pan))
             key = dukpt.aes_working_key(bdk_clear, ksn, "pin", "AES128")
             try:
                 block = bytes.fromhex(pin_block)
@@ -210,13 +210,13 @@ class Hsm:
                 raise HsmError("15", "format 4 PIN block must be 32 hex characters")
             return pin.decode_iso4(key, block, pan)
         check_parity(bdk_clear, "10")
-        return self.pin_from_block(dukpt.tdes_pin_key(bdk_clear, ksn), pin_block, "01", pin.account_number(pan))
+        return self._pin_from_block(dukpt.tdes_pin_key(bdk_clear, ksn), pin_block, "01", pin.account_number(pan))
 
     def verify_dukpt_pin_pvv(self, *, bdk: str, ksn: str, pin_block: str, pan: str, pvk: str, pvki: str,
                              pvv: str, aes: bool = False) -> str:
         """PIN from a DUKPT terminal checked against the PVV (CM for TDES; AES DUKPT in-process only)."""
         def run() -> str:
-            p = self.dukpt_pin(bdk, ksn, pin_block, pan, aes)
+            p = self._dukpt_pin(bdk, ksn, pin_block, pan, aes)
             pvk_clear = self.key(pvk, "PVK", "11")
             return "00" if self.pvv_matches(pvk_clear, p, pin.account_number(pan), pvki, pvv) else "01"
         return self._guard("CM", run)
@@ -226,7 +226,7 @@ class Hsm:
                              aes: bool = False) -> str:
         """PIN from a DUKPT terminal checked with the IBM 3624 offset (GO for TDES; AES in-process only)."""
         def run() -> str:
-            p = self.dukpt_pin(bdk, ksn, pin_block, pan, aes)
+            p = self._dukpt_pin(bdk, ksn, pin_block, pan, aes)
             acct = pin.account_number(pan)
             pvd = pin.expand_pvd(pin_validation_data, acct)
             ok = pin.ibm_verify(self.key(pvk, "PVK", "11"), p, dec_table, pvd, offset, check_length)
@@ -263,7 +263,7 @@ class Hsm:
         result: list[str] = []
 
         def run() -> str:
-            p = self.dukpt_pin(bdk, ksn, pin_block, pan, aes)
+            p = self._dukpt_pin(bdk, ksn, pin_block, pan, aes)
             result.append(self.pin_to_block(self.key(zpk, "ZPK", "11"), p, dst_format, pin.account_number(pan)))
             return "00"
         err = self._guard("G0", run)

@@ -35,7 +35,7 @@ def za(hsm, r: Reader):
     ksn = r.hex(24)
     block = r.hex(int(r.num(2)))
     pan = r.num(int(r.num(2)))
-    p = hsm.dukpt_pin(bdk, ksn, block, pan, aes=True)
+    p = hsm._dukpt_pin(bdk, ksn, block, pan, aes=True)
     account = pin.account_number(pan)
     if mode == "0":
         pvk = hsm.key(r.key(32, "UX"), "PVK", "11")

@@ -55,7 +55,7 @@ def _dukpt_translate(hsm, r: Reader) -> str:
     dst_fmt = r.num(2)
     account = r.num(12)
     src_key = dukpt.tdes_pin_key(bdk, ksn)
-    p = hsm.pin_from_block(src_key, block, "01", account)
+    p = hsm._pin_from_block(src_key, block, "01", account)
     return f"{len(p):02d}{hsm.pin_to_block(zpk, p, dst_fmt, account)}{dst_fmt}"
 
 
@@ -80,7 +80,7 @@ def cm(hsm, r: Reader):
     block = r.hex(16)
     account = r.num(12)
     pvki, pvv = r.num(1), r.num(4)
-    p = hsm.pin_from_block(dukpt.tdes_pin_key(bdk, ksn), block, "01", account)
+    p = hsm._pin_from_block(dukpt.tdes_pin_key(bdk, ksn), block, "01", account)
     return ("00", "") if hsm.pvv_matches(pvk, p, account, pvki, pvv) else ("01", "")
 
 
@@ -97,7 +97,7 @@ def _ibm_verify(hsm, r: Reader, key_type: str):
     offset = r.text(12)
     if not 4 <= check_len <= 12 or any(c not in "0123456789F" for c in offset):
         raise HsmError("15", "check length or offset")
-    p = hsm.pin_from_block(key, block, fmt, account)
+    p = hsm._pin_from_block(key, block, fmt, account)
     return ("00", "") if pin.ibm_verify(pvk, p, dec_table, pvd, offset, check_len) else ("01", "")
 
 
@@ -120,7 +120,7 @@ def _pvv_verify(hsm, r: Reader, key_type: str):
     fmt = r.num(2)
     account = r.num(12)
     pvki, pvv = r.num(1), r.num(4)
-    p = hsm.pin_from_block(key, block, fmt, account)
+    p = hsm._pin_from_block(key, block, fmt, account)
     return ("00", "") if hsm.pvv_matches(pvk, p, account, pvki, pvv) else ("01", "")
 
 
@@ -156,7 +156,7 @@ def _to_lmk(hsm, r: Reader, key_type: str) -> str:
 
     key = hsm.key(r.key(16), key_type, "10")
     block, fmt, account = r.hex(16), r.num(2), r.num(12)
-    return pin_under_lmk(hsm, hsm.pin_from_block(key, block, fmt, account))
+    return pin_under_lmk(hsm, hsm._pin_from_block(key, block, fmt, account))
 
 
 @command("JC")
@@ -193,7 +193,7 @@ def _dukpt_ibm(hsm, r: Reader):
     offset = r.text(12)
     if not 4 <= check_len <= 12 or any(c not in "0123456789F" for c in offset):
         raise HsmError("15", "check length or offset")
-    p = hsm.pin_from_block(dukpt.tdes_pin_key(bdk, ksn), block, "01", account)
+    p = hsm._pin_from_block(dukpt.tdes_pin_key(bdk, ksn), block, "01", account)
     return ("00", "") if pin.ibm_verify(pvk, p, dec_table, pvd, offset, check_len) else ("01", "")
 
 
