@@ -127,7 +127,7 @@ class Ledger:
     def _transaction(self, work: Callable[[Connection], Any]) -> Any:
         conn = unit.current(self.engine)
         if conn is not None:  # part of a request's job: its transaction and commit; a savepoint so that
-            with conn.begin_nested():  # an error (from a hook, a raced insert) undoes just this batch
+            with unit.savepoint(conn):  # an error (from a hook, a raced insert) undoes just this batch
                 return work(conn)
         if self._group is not None:
             return self._group.run(work)
