@@ -105,21 +105,27 @@ def pin(ctx: AuthContext, s: Services) -> None:
         if term.kind == "atm":
             return ctx.decline("55", "PIN required at ATM")
         return None
-    if term.bdk and card.pvv:
+    if term.bdk:
         # TDES DUKPT: KSN in field 53 (a 16-digit field drops the KSN's leading Fs); AES DUKPT: field 62.
         aes = len(ctx.request.get("62", "")) == 24 and len(block) == 32
         ksn = ctx.request["62"] if aes else ctx.request.get("53", "").rjust(20, "F")
         if not ctx.request.get("62" if aes else "53") or len(ksn) not in (20, 24):
             return ctx.decline("30", "DUKPT terminal sent no key serial number (field 53)")
-        rc = s.hsm.verify_dukpt_pin_pvv(bdk=term.bdk, ksn=ksn, pin_block=block, pan=ctx.pan, pvk=iss.pvk,
-                                        pvki=iss.pvki, pvv=card.pvv, aes=aes)
+        if card.pvv:
+            rc = s.hsm.verify_dukpt_pin_pvv(bdk=term.bdk, ksn=ksn, pin_block=block, pan=ctx.pan, pvk=iss.pvk,
+                                            pvki=iss.pvki, pvv=card.pvv, aes=aes)
+        else:
+            rc = s.hsm.verify_dukpt_pin_ibm(bdk=term.bdk, ksn=ksn, pin_block=block, pan=ctx.pan, pvk=iss.pvk,
+                                            offset=_offset12(card.pin_offset), dec_table=iss.dec_table,
+                                            pin_validation_data=ibm_validation_data(ctx.pan),
+                                            check_length=len(card.pin_offset), aes=aes)
     elif card.pvv:
         rc = s.hsm.verify_pin_pvv(tpk=term.tpk, pvk=iss.pvk, pin_block=block, pin_block_format=term.pin_format,
                                   pan=ctx.pan, pvki=iss.pvki, pvv=card.pvv)
     else:
         rc = s.hsm.verify_pin_ibm(tpk=term.tpk, pvk=iss.pvk, pin_block=block, pin_block_format=term.pin_format,
-                                  pan=ctx.pan, offset=card.pin_offset + "F" * (12 - len(card.pin_offset)),
-                                  dec_table=iss.dec_table, pin_validation_data=ibm_validation_data(ctx.pan),
+                                  pan=ctx.pan, offset=_offset12(card.pin_offset), dec_table=iss.dec_table,
+                                  pin_validation_data=ibm_validation_data(ctx.pan),
                                   check_length=len(card.pin_offset))
     if rc == "00":
         if card.pin_tries:
@@ -134,6 +140,11 @@ def pin(ctx: AuthContext, s: Services) -> None:
         log.warning("card %s blocked after %d wrong PINs (B5)", ctx.masked_pan, tries)
         return ctx.decline("75", f"wrong PIN, try {tries}: PIN tries exceeded, card blocked (B5)")
     return ctx.decline("55", f"wrong PIN (try {tries} of 3)")
+
+
+def _offset12(offset: str | None) -> str:
+    """payShield takes the IBM offset as 12 characters, F-padded on the right."""
+    return (offset or "").ljust(12, "F")
 
 
 def arqc(ctx: AuthContext, s: Services) -> None:

@@ -323,3 +323,19 @@ def test_key_change_installs_a_new_tpk(world, hsm):
     assert run(world, request("good-visa", **{"52": block}))[0]["39"] == "00"
     assert run(world, request("good-visa"))[0]["39"] == "55"  # old key
     assert change_terminal_key(s.store.engine, hsm, "NOSUCH01")["39"] == "58"
+
+
+def test_dukpt_terminal_ibm_offset_card(world):
+    """An IBM 3624 card at a DUKPT terminal is verified with the DUKPT IBM method (HSM GO)."""
+    from psec import pinblock
+
+    from terminal_agent import dukpt
+    from tests.auth.harness import FX, tdes_ecb
+
+    ksn = "FFFF9876543210E00002"
+    ipek = dukpt.tdes_ipek(bytes.fromhex(FX.keys["bdk"]["BDK1"]), bytes.fromhex(ksn))
+    key = dukpt.tdes_pin_key(ipek, bytes.fromhex(ksn))
+    pan = card("mc-second")["pan"]
+    for pin, rc in (("8642", "00"), ("1111", "55")):
+        block = tdes_ecb(key.hex(), pinblock.encode_pinblock_iso_0(pin, pan)).hex().upper()
+        assert run(world, request("mc-second", tid="POS00003", **{"52": block, "53": ksn[4:]}))[0]["39"] == rc
