@@ -326,6 +326,10 @@ class Terminal:
         answer = await self.exchange(messages.batch_close(self.profile, stan, self.state.batch, t))
         res = self._result("batch-close", stan, answer)
         res.details = {"batch": self.state.batch, **t.as_dict()}
+        if answer and res.response_code == "95":
+            # Out of balance: show the host's totals next to ours, as terminals print them.
+            res.details["host_totals"] = {k: int(answer[f]) for k, f in (("credit_count", "74"), ("debit_count", "76"),
+                                          ("credit_amount", "86"), ("debit_amount", "88")) if answer.get(f, "").isdigit()}
         if res.approved:
             closed = self.state.data.setdefault("closed_batches", [])
             closed.append({"batch": self.state.batch, **t.as_dict(), "when": res.when})
