@@ -107,7 +107,7 @@ def build_services(engine: Engine, hsm: Any, config: dict | None = None, *, fund
 
 
 def build_authorizer(engine: Engine, hsm: Any, config: dict | None = None, *, reactor: Any = None,
-                     funds: Any = None, lanes: int = 4):
+                     funds: Any = None, lanes: int = 2):
     """The Router handler: `handler(request, ctx) -> Deferred[dict]` with the answer fields (39, 37, 38 ...)."""
     if reactor is None:
         from twisted.internet import reactor as default_reactor

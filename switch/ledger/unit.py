@@ -125,6 +125,7 @@ class Committer:
         self._cv = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._conn: Connection | None = None
         self.groups = 0  # statistics: transactions committed, jobs served
         self.jobs = 0
 
@@ -160,15 +161,25 @@ class Committer:
                 while not self._queue and not self._stopping:
                     self._cv.wait()
                 if not self._queue:
+                    if self._conn is not None:
+                        self._conn.close()
                     return
                 n = min(len(self._queue), self.max_group)
                 group = [self._queue.popleft() for _ in range(n)]
             self._run(group)
 
+    def _connection(self) -> Connection:
+        # The writer keeps one connection: no pool checkout, reset and return per group.
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._conn = self.engine.connect()
+        return conn
+
     def _run(self, group: list[tuple[Job, Done]]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
         try:
-            with self.engine.begin() as conn, _bound(conn):
+            conn = self._connection()
+            with conn.begin(), _bound(conn):
                 for job, _done in group:
                     try:
                         with savepoint(conn):
@@ -182,6 +193,12 @@ class Committer:
         except BaseException as exc:  # noqa: B036 - the commit failed: nothing of the group is durable
             log.error("group commit of %d jobs failed: %s", len(group), exc)
             outcomes = [(None, exc)] * len(group)
+            conn, self._conn = self._conn, None  # start the next group on a fresh connection
+            if conn is not None:
+                try:
+                    conn.invalidate()
+                except Exception:  # noqa: S110 - already unusable
+                    pass
         for (_job, done), (result, error) in zip(group, outcomes, strict=True):
             try:
                 done(result, error)
