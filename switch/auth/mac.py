@@ -1,4 +1,9 @@
-"""The bytes a terminal MACs: the encoded message up to (not including) the MAC field itself."""
+"""The bytes a terminal MACs: the encoded message without the MAC field's own bytes.
+
+With only a primary bitmap, field 64 is the last field and this is "everything before the MAC" (the
+usual retail MAC rule). A message with a secondary bitmap (0220/0400 carry field 90) has fields after 64,
+so they are MACed too: the MAC covers every byte of the message except itself. Field 128 works the same.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +18,12 @@ def _dialect(name: str):
 
 
 def mac_input(msg: dict[str, str], dialect: str, field: str = "64") -> bytes:
-    """Re-encode `msg` in the listener's dialect and cut off the MAC field (always the message's last).
-
-    pyiso8583 encodes deterministically, so re-encoding the decoded request gives the terminal's bytes.
-    The MAC field is fixed length: its size on the wire is the dialect's max_len (bytes either way).
-    """
+    """Re-encode `msg` in the listener's dialect (pyiso8583 encodes deterministically, so this gives the
+    terminal's bytes) and cut out the MAC field, found by encoding it with two different fillers."""
     d = _dialect(dialect)
-    return d.encode(msg)[: -int(d.spec[field]["max_len"])]
-
-
-def mac_field(dialect: str) -> int:
-    """Wire size of the MAC field (16 ASCII hex characters or 8 binary bytes)."""
-    return int(_dialect(dialect).spec["64"]["max_len"])
+    width = len(msg.get(field) or "0" * 16)
+    a = d.encode({**msg, field: "0" * width})
+    b = d.encode({**msg, field: "F" * width})
+    size = int(d.spec[field]["max_len"])
+    offset = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+    return a[:offset] + a[offset + size:]

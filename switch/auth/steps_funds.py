@@ -120,7 +120,7 @@ def reverse(ctx: AuthContext, s: Services) -> None:
     if amount <= 0:
         ctx.state = "noop"
         return None
-    outcome = s.funds.reverse(ctx.txn_ref, original_key=o["txn_ref"], amount=amount)
+    outcome = s.funds.reverse(ctx.txn_ref, original_key=o["txn_ref"], amount=amount, tid=ctx.tid)
     if outcome == "settled":
         card = ctx.card
         outcome = s.funds.refund(ctx.txn_ref + ":refund", account=card.account_id if card else "",
@@ -162,7 +162,7 @@ def complete(ctx: AuthContext, s: Services) -> None:
         return ctx.decline("25", f"pre-authorisation not open ({o['state']})")
     if ctx.amount > int(o["amount"]):
         return ctx.decline("13", "completion above the authorised amount")
-    outcome = s.funds.capture(ctx.txn_ref, original_key=o["txn_ref"], amount=ctx.amount)
+    outcome = s.funds.capture(ctx.txn_ref, original_key=o["txn_ref"], amount=ctx.amount, tid=ctx.tid)
     rc = OUTCOME_RC.get(outcome, "96")
     if rc != "00":
         return ctx.decline(rc, f"ledger: {outcome}")

@@ -44,13 +44,14 @@ class WalletsFunds:
         return _status(self.w.authorize_hold(key, self._acct(account), mid, currency, amount, timeout=timeout,
                                              tid=tid))
 
-    def capture(self, key, *, original_key, amount):
-        return _status(self.w.capture(key, original_key, amount))
+    def capture(self, key, *, original_key, amount, tid=None):
+        # tid ties the completion to the terminal's batch (0500 reconciliation counts it as a sale)
+        return _status(self.w.capture(key, original_key, amount, tid=tid))
 
-    def reverse(self, key, *, original_key, amount):
+    def reverse(self, key, *, original_key, amount, tid=None):
         # The wallet layer voids a hold, or takes a booked sale back from the merchant - before settlement
         # from the unsettled wallet, after it from the available wallet and receivable (N7).
-        return _status(self.w.void(key, original_key, amount))
+        return _status(self.w.void(key, original_key, amount, tid=tid))
 
     def refund(self, key, *, account, mid, tid, currency, amount, original_key=None):
         return _status(self.w.refund(key, self._acct(account), mid, currency, amount, tid=tid))
