@@ -21,7 +21,13 @@ def reactor():
         ready = threading.Event()
         _reactor.callFromThread(ready.set)
         assert ready.wait(10), "reactor did not start"
-    yield _reactor
+        yield _reactor
+        # Reactor shutdown stops its thread pool and fires the shutdown triggers (authoriser lanes, ...);
+        # without it their non-daemon threads keep the interpreter from exiting after the last test.
+        _reactor.callFromThread(_reactor.stop)
+        thread.join(30)
+    else:
+        yield _reactor
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +65,21 @@ def pg_url():
     if not url:
         pytest.skip("ACQSIM_TEST_PG_URL is not set: PostgreSQL tests skipped")
     return url
+
+
+def pytest_unconfigure(config):
+    """Last resort: say which non-daemon threads would keep the run from exiting, then exit anyway."""
+    leftovers = [t.name for t in threading.enumerate()
+                 if t is not threading.main_thread() and t.is_alive() and not t.daemon]
+    if leftovers:
+        import sys
+
+        sys.stderr.write(f"conftest: threads still running at exit (not stopped by their owners): {leftovers}\n")
+        sys.stderr.flush()
+        status = getattr(config, "_acqsim_exitstatus", 0)
+        os._exit(int(status))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    session.config._acqsim_exitstatus = exitstatus
