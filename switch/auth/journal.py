@@ -11,7 +11,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, select, update
+from sqlalchemy import Engine, and_, select
 from sqlalchemy.exc import IntegrityError
 
 from switch.auth.context import AuthContext, mti_class
@@ -25,6 +25,7 @@ STAN_REUSE_WINDOW = timedelta(hours=24)  # a terminal's STAN wraps; older rows d
 
 _DUPLICATES = ("SELECT f7, digest, response FROM auth_requests WHERE tid = ? AND stan = ? AND mti_class = ?"
                " AND created_at >= ?")
+_LOG_COLUMNS = tuple(c.name for c in auth_log.columns)
 _RECORD_COLUMNS = ("tid", "stan", "mti_class", "f7", "digest", "response", "card_id", "mid", "proc", "amount",
                    "currency", "rc", "txn_ref", "state", "reversed_amount", "created_at")
 _RECORD = (f"INSERT INTO auth_requests ({', '.join(_RECORD_COLUMNS)}) "
@@ -55,6 +56,7 @@ class Journal:
         self._raw = unit.raw_sql(engine)
         self._ts = auth_log.c.created_at.type.bind_processor(engine.dialect) or (lambda v: v)
         self._integrity = (IntegrityError, engine.dialect.dbapi.IntegrityError)
+        self._ts_out = auth_log.c.created_at.type.result_processor(engine.dialect, None) or (lambda v: v)
 
     def check_duplicate(self, ctx: AuthContext) -> tuple[str, dict[str, str]] | None:
         ctx.digest = request_digest(self.vault, ctx.request)
@@ -98,15 +100,19 @@ class Journal:
     def find_original(self, tid: str, f90: str, mti_classes: tuple[str, ...]) -> dict[str, Any] | None:
         o = parse_f90(f90)
         wanted = (mti_class(o["mti"]),) if o["mti"].strip("0") else mti_classes
-        with unit.read(self.engine) as conn:
-            row = conn.execute(select(auth_log).where(and_(
-                auth_log.c.tid == tid, auth_log.c.stan == o["stan"], auth_log.c.f7 == o["f7"],
-                auth_log.c.mti_class.in_(wanted))).order_by(auth_log.c.id)).first()
-        return dict(row._mapping) if row else None
+        sql = (f"SELECT {', '.join(_LOG_COLUMNS)} FROM auth_requests WHERE tid = ? AND stan = ? AND f7 = ?"
+               f" AND mti_class IN ({', '.join('?' * len(wanted))}) ORDER BY id LIMIT 1")
+        rows = self._raw.rows(sql, (tid, o["stan"], o["f7"], *wanted))
+        if not rows:
+            return None
+        row = dict(zip(_LOG_COLUMNS, rows[0], strict=True))
+        row["created_at"] = self._ts_out(row["created_at"])
+        return row
 
     def update_original(self, row_id: int, *, state: str, reversed_amount: int | None = None) -> None:
-        values: dict[str, Any] = {"state": state}
-        if reversed_amount is not None:
-            values["reversed_amount"] = reversed_amount
         with unit.begin(self.engine) as conn:
-            conn.execute(update(auth_log).where(auth_log.c.id == row_id).values(**values))
+            if reversed_amount is None:
+                self._raw.execute("UPDATE auth_requests SET state = ? WHERE id = ?", (state, row_id), conn)
+            else:
+                self._raw.execute("UPDATE auth_requests SET state = ?, reversed_amount = ? WHERE id = ?",
+                                  (state, reversed_amount, row_id), conn)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Engine, and_, insert, select, update
@@ -93,9 +94,11 @@ class IssuerStore:
         return replace(card, pan=pan) if card is not None else None
 
     def card_by_id(self, card_id: int) -> Card | None:
-        with unit.read(self.engine) as conn:
-            row = conn.execute(select(t.cards).where(t.cards.c.card_id == card_id)).first()
-        return Card.from_row(row, self.vault.decrypt(row.pan_enc)) if row else None
+        rows = self._raw.rows(_SELECT_CARD_BY_ID, (card_id,))
+        if not rows:
+            return None
+        row = SimpleNamespace(_mapping=dict(zip(_CARD_COLUMNS, rows[0], strict=True)))
+        return Card.from_row(row, self.vault.decrypt(row._mapping["pan_enc"]))
 
     def list_cards(self) -> list[Card]:
         with unit.read(self.engine) as conn:
@@ -216,6 +219,8 @@ def add_usage_in(conn: Any, card_id: int, category: str, periods: list[str], amo
             raw.execute(_USAGE_INSERT, (card_id, category, period, max(amount, 0), max(count, 0)), conn)
 
 
+_CARD_COLUMNS = tuple(c.name for c in t.cards.columns)
+_SELECT_CARD_BY_ID = f"SELECT {', '.join(_CARD_COLUMNS)} FROM iss_cards WHERE card_id = ?"
 _USAGE_WHERE = " WHERE card_id = ? AND category = ? AND period = ?"
 _USAGE_UPDATE_SQLITE = 'UPDATE iss_card_usage SET amount = amount + ?, "count" = MAX("count" + ?, 0)' + _USAGE_WHERE
 _USAGE_UPDATE_PG = 'UPDATE iss_card_usage SET amount = amount + ?, "count" = GREATEST("count" + ?, 0)' + _USAGE_WHERE

@@ -18,8 +18,8 @@ fresh connection as before.
 
 from __future__ import annotations
 
-import collections
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -121,9 +121,8 @@ class Committer:
         self.engine = engine
         self.group = engine.dialect.name == "sqlite" if group is None else group
         self.max_group = max_group
-        self._queue: collections.deque[tuple[Job, Done]] = collections.deque()
-        self._cv = threading.Condition()
-        self._stopping = False
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()  # C queue: cheap hand-off from the lanes
+        self._start = threading.Lock()
         self._thread: threading.Thread | None = None
         self._conn: Connection | None = None
         self.groups = 0  # statistics: transactions committed, jobs served
@@ -139,34 +138,40 @@ class Committer:
                 return
             done(result, None)
             return
-        with self._cv:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="ledger-committer", daemon=True)
-                self._thread.start()
-            self._queue.append((job, done))
-            self._cv.notify()
+        if self._thread is None:
+            with self._start:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._loop, name="ledger-committer", daemon=True)
+                    self._thread.start()
+        self._queue.put((job, done))
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the queued jobs, then end the writer thread."""
-        with self._cv:
-            self._stopping = True
-            self._cv.notify()
-            thread = self._thread
+        thread = self._thread
         if thread is not None:
+            self._queue.put(None)
             thread.join(timeout)
+            log.info("committer: %d jobs in %d transactions", self.jobs, self.groups)
 
     def _loop(self) -> None:
+        get, max_group = self._queue.get, self.max_group
         while True:
-            with self._cv:
-                while not self._queue and not self._stopping:
-                    self._cv.wait()
-                if not self._queue:
-                    if self._conn is not None:
-                        self._conn.close()
-                    return
-                n = min(len(self._queue), self.max_group)
-                group = [self._queue.popleft() for _ in range(n)]
-            self._run(group)
+            item = get()
+            group = []
+            while item is not None:
+                group.append(item)
+                if len(group) >= max_group:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if group:
+                self._run(group)
+            if item is None:  # stop: everything queued before it is done
+                if self._conn is not None:
+                    self._conn.close()
+                return
 
     def _connection(self) -> Connection:
         # The writer keeps one connection: no pool checkout, reset and return per group.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 import time
@@ -15,7 +16,7 @@ from switch.wallets import chart
 from switch.wallets import tables as W
 from switch.wallets.contracts import Contract, load_contracts
 from switch.wallets.currency import currency
-from switch.wallets.outcome import DUPLICATE_MISMATCH, OK, Outcome, status_from_results
+from switch.wallets.outcome import DUPLICATE_MISMATCH, NO_ACCOUNT, OK, Outcome, status_from_results
 
 LINKED = TransferFlags.LINKED
 
@@ -72,6 +73,7 @@ class WalletsCore:
         self.clock = clock
         self.contracts = load_contracts(contracts_path)
         self._known: set[int] = set()
+        self._known_wallets: set[tuple[str, str]] = set()
 
     # -- accounts -------------------------------------------------------------------------------------
     def _ensure(self, accounts: Sequence[Account]) -> None:
@@ -84,7 +86,10 @@ class WalletsCore:
             self._known.add(a.id)
 
     def ensure_merchant_wallet(self, mid: str, cur: str) -> None:
+        if (mid, cur) in self._known_wallets:  # every booking asks: answer from memory once created
+            return
         self._ensure(chart.system_accounts(cur) + chart.merchant_accounts(mid, cur))
+        self._known_wallets.add((mid, cur))
 
     def open_card_account(self, card_ref: str, cur: str, opening_balance: int = 0) -> int:
         """The cardholder account of `card_ref` in `cur` (B2), funded once with `opening_balance`."""
@@ -164,8 +169,8 @@ class WalletsCore:
         return _outcome_from(dict(zip(_OUTCOME_FIELDS, rows[0], strict=True))) if rows else None
 
     def event_row(self, key: str):
-        with unit.read(self.engine) as conn:
-            return conn.execute(select(W.events).where(W.events.c.key == key)).first()
+        rows = unit.raw_sql(self.engine).rows(_SELECT_EVENT, (key,))
+        return EventRow(*rows[0]) if rows else None
 
     def _t(self, id_: int, dr: int, cr: int, amount: int, cur: str, kind: int, flags: int = 0, **kw) -> Transfer:
         return Transfer(id_, dr, cr, amount, ledger=currency(cur).ledger, code=int(kind), flags=int(flags), **kw)
@@ -201,6 +206,10 @@ class WalletsCore:
             self.ledger.create_transfers(transfers if status is None else [], hook=hook)
         except _Stored:
             return _check_duplicate(self.stored(key), kind, row.get("amount", 0))
+        if box["outcome"].status == NO_ACCOUNT:
+            # Accounts we took as created may have been rolled back with a failed request: check again.
+            self._known.clear()
+            self._known_wallets.clear()
         return box["outcome"]
 
     def _retrying(self, operation: Callable[[], Outcome]) -> Outcome:
@@ -218,25 +227,29 @@ _INSERT_EVENT = (f"INSERT INTO wallet_events ({', '.join(chr(34) + c + chr(34) f
 _SELECT_KEY = 'SELECT "key" FROM wallet_events WHERE "key" = ?'
 _OUTCOME_FIELDS = ("outcome", "key", "kind", "amount", "fee", "detail")
 _SELECT_OUTCOME = 'SELECT outcome, "key", kind, amount, fee, detail FROM wallet_events WHERE "key" = ?'
+_SELECT_EVENT = (f"SELECT {', '.join(chr(34) + c + chr(34) for c in _EVENT_COLUMNS)} FROM wallet_events "
+                 'WHERE "key" = ?')
+EventRow = collections.namedtuple("EventRow", _EVENT_COLUMNS)  # a wallet_events row, read with plain SQL
 _MERCHANT_FIELDS = tuple(c.name for c in W.merchants.columns)
 _SELECT_MERCHANT = f"SELECT {', '.join(_MERCHANT_FIELDS)} FROM merchants WHERE mid = ?"
 
 
 def _apply_guard(conn: Connection, g: Guard) -> None:
-    c = W.events.c
-    q = update(W.events).where(c.key == g.key, c.state.in_(g.states), c.amount == g.seen[2],
-                               c.transfer_id == g.seen[3]).values(**g.values)
+    sets = ", ".join(f'"{k}" = ?' for k in g.values)
+    sql = (f'UPDATE wallet_events SET {sets} WHERE "key" = ? AND state IN ({", ".join("?" * len(g.states))})'
+           f" AND amount = ? AND transfer_id {'IS NULL' if g.seen[3] is None else '= ?'}")
+    params = (*g.values.values(), g.key, *g.states, g.seen[2], *(() if g.seen[3] is None else (g.seen[3],)))
     if g.unsettled_only:
-        q = q.where(c.settlement_id.is_(None))
-    if conn.execute(q).rowcount != 1:
+        sql += " AND settlement_id IS NULL"
+    if unit.raw_sql(conn.engine).execute(sql, params, conn) != 1:
         raise Conflict(g.key)
 
 
 def _check_guard(conn: Connection, g: Guard) -> None:
     """A failed booking is stored only if the original is as we read it; else decide again."""
-    c = W.events.c
-    now = conn.execute(select(c.state, c.settlement_id, c.amount, c.transfer_id).where(c.key == g.key)).first()
-    if now is None or tuple(now) != g.seen:
+    now = unit.raw_sql(conn.engine).rows(
+        'SELECT state, settlement_id, amount, transfer_id FROM wallet_events WHERE "key" = ?', (g.key,), conn)
+    if not now or tuple(now[0]) != g.seen:
         raise Conflict(g.key)
 
 
@@ -247,7 +260,7 @@ def _row(key: str, kind: str, row: dict, values: dict, now: int, detail: str) ->
     base = {c: row.get(c) for c in ("mid", "tid", "currency", "card_account", "transfer_id", "original_key",
                                      "batch_id", "settlement_id")}
     return {**base, "key": key, "kind": kind, "amount": int(row.get("amount", 0)), "fee": int(row.get("fee", 0)),
-            "created_ns": now, "detail": json.dumps(extra, sort_keys=True), **values}
+            "created_ns": now, "detail": json.dumps(extra, sort_keys=True) if extra else "{}", **values}
 
 
 def _outcome_from(full: dict) -> Outcome:
