@@ -48,8 +48,29 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         sys.stderr.write(f"acqsim: error: {exc}\n")
         return 2
+    except Exception as exc:  # bad URLs, unreachable databases, unreadable files: one line, no traceback
+        message = _user_error(exc)
+        if message is None:
+            raise
+        sys.stderr.write(f"acqsim: error: {message}\n")
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _user_error(exc: Exception) -> str | None:
+    """A one-line explanation for errors caused by the user's input or environment; None for bugs."""
+    try:
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, ArgumentError | NoSuchModuleError):
+        return f"bad database URL: {exc}".splitlines()[0]
+    if isinstance(exc, OperationalError):
+        return f"database: {str(exc.orig or exc).splitlines()[0]}"
+    if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
+        return f"{exc.filename}: {exc.strerror}"
+    return None
 
 
 if __name__ == "__main__":
