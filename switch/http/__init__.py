@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from twisted.web import resource, server, util
+from twisted.web import pages, resource, server, util
 
 from switch.http.api import ROUTES, ApiResource
 from switch.http.metrics import MetricsRegistry, timed_hsm
@@ -64,6 +64,9 @@ class StaticFile(resource.Resource):
         self.body = path.read_bytes()
         self.content_type = _TYPES.get(path.suffix, b"application/octet-stream")
 
+    def getChild(self, path: bytes, request: server.Request):
+        return pages.notFound("Not found", "no such file")
+
     def render_GET(self, request: server.Request) -> bytes:
         request.setHeader(b"content-type", self.content_type)
         request.setHeader(b"cache-control", b"no-cache")
@@ -80,7 +83,12 @@ class StaticDir(resource.Resource):
                 self.putChild(path.name.encode(), StaticFile(path.name, leaf=False))
 
     def getChild(self, path: bytes, request: server.Request):
-        return resource.NoResource("no such file")
+        return pages.notFound("Not found", "no such file")
+
+
+class Root(resource.Resource):
+    def getChild(self, path: bytes, request: server.Request):
+        return pages.notFound("Not found", "no such page")
 
 
 def build_site(engine: Engine, switch: Any = None, tokens: TokenStore | str | Path | None = None, *,
@@ -97,7 +105,7 @@ def build_site(engine: Engine, switch: Any = None, tokens: TokenStore | str | Pa
     if switch is not None:
         metrics.attach(switch)
     api = ApiResource(engine, store, metrics)
-    root = resource.Resource()
+    root = Root()
     for name in (b"api", b"health", b"ready", b"metrics"):
         root.putChild(name, api)
     root.putChild(b"", StaticFile("index.html", leaf=False))

@@ -30,7 +30,7 @@ def transaction_type(msg: dict[str, str]) -> str:
     if cls == "1":
         return "preauth"
     if cls == "2":
-        if mti[2:3] == "2":
+        if mti[2:3] in ("2", "3"):  # 0220 advice / completion and its 0230 answer
             return "completion"
         return _PROC_TYPES.get(msg.get("3", "")[:2], "financial")
     if cls == "4":

@@ -228,15 +228,23 @@ def transaction(engine: Engine, txn_id: int) -> dict | None:
     """One transaction with its stored answer's fields, masked, and a jPOS-style dump of them."""
     a = iss.auth_log
     with _ro(engine) as conn:
-        row = conn.execute(_txn_select().add_columns(a.c.response).where(a.c.id == txn_id)).first()
+        row = conn.execute(_txn_select().add_columns(a.c.response, a.c.f7).where(a.c.id == txn_id)).first()
     if row is None:
         return None
     doc = _txn_doc(row)
     try:
-        fields = json.loads(doc.pop("response") or "{}")
+        stored = json.loads(doc.pop("response") or "{}")
     except ValueError:
-        fields = {}
-    fields = {str(k): mask_field(str(k), str(v)) for k, v in fields.items()}
+        stored = {}
+    # The journal keeps the pipeline's answer fields; the server echoes 3, 4, 7, 11, 41, 42, 49 from the
+    # request, so the answer as sent is rebuilt from the row's columns (no card data is among them).
+    mti = doc.get("mti_class") or ""
+    fields = {"t": mti[:2] + str(int(mti[2]) + 1) + mti[3:] if len(mti) == 4 and mti[2].isdigit() else mti,
+              "3": doc.get("proc") or "", "4": f"{doc.get('amount') or 0:012d}", "7": doc.pop("f7", "") or "",
+              "11": doc.get("stan") or "", "41": doc.get("tid") or "", "42": doc.get("mid") or "",
+              "49": doc.get("currency") or ""}
+    fields.update({str(k): str(v) for k, v in stored.items()})
+    fields = {k: mask_field(k, v) for k, v in fields.items() if v != ""}
     if "55" in fields:
         fields["55"] = f"<{len(fields['55']) // 2} bytes>"
     doc["fields"] = fields
