@@ -22,6 +22,7 @@ from twisted.internet.error import ConnectError
 from twisted.internet.error import TimeoutError as ConnectTimeout
 
 from switch.wire import ConnectionClosed, IsoClient, RequestTimeout, load_dialect
+from switch.wire.mac import mac_input
 from terminal_agent import messages
 from terminal_agent.cards import mask_pan
 from terminal_agent.cardsource import read_card_fields
@@ -74,8 +75,7 @@ class Terminal:
         if self.mac_key is None:
             return msg
         msg = dict(msg, **{"64": "0" * 16})
-        size = int(self.dialect.spec["64"]["max_len"])
-        msg["64"] = retail_mac(self.mac_key, self.dialect.encode(msg)[:-size]).hex().upper()
+        msg["64"] = retail_mac(self.mac_key, mac_input(msg, self.dialect)).hex().upper()
         return msg
 
     async def exchange(self, msg: dict[str, str], timeout: float | None = None) -> dict[str, str] | None:

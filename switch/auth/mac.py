@@ -1,29 +1,5 @@
-"""The bytes a terminal MACs: the encoded message without the MAC field's own bytes.
+"""The bytes a terminal MACs (shared with the terminal agent): see switch.wire.mac."""
 
-With only a primary bitmap, field 64 is the last field and this is "everything before the MAC" (the
-usual retail MAC rule). A message with a secondary bitmap (0220/0400 carry field 90) has fields after 64,
-so they are MACed too: the MAC covers every byte of the message except itself. Field 128 works the same.
-"""
+from switch.wire.mac import mac_input
 
-from __future__ import annotations
-
-from functools import lru_cache
-
-from switch.wire import load_dialect
-
-
-@lru_cache(maxsize=16)
-def _dialect(name: str):
-    return load_dialect(name)
-
-
-def mac_input(msg: dict[str, str], dialect: str, field: str = "64") -> bytes:
-    """Re-encode `msg` in the listener's dialect (pyiso8583 encodes deterministically, so this gives the
-    terminal's bytes) and cut out the MAC field, found by encoding it with two different fillers."""
-    d = _dialect(dialect)
-    width = len(msg.get(field) or "0" * 16)
-    a = d.encode({**msg, field: "0" * width})
-    b = d.encode({**msg, field: "F" * width})
-    size = int(d.spec[field]["max_len"])
-    offset = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
-    return a[:offset] + a[offset + size:]
+__all__ = ["mac_input"]
