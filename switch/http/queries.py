@@ -10,6 +10,7 @@ connection asks for `sqlite_readonly`; all reads here do, so the web pages never
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
@@ -248,8 +249,19 @@ def transaction(engine: Engine, txn_id: int) -> dict | None:
     if "55" in fields:
         fields["55"] = f"<{len(fields['55']) // 2} bytes>"
     doc["fields"] = fields
-    doc["dump"] = dump(fields, title=f"id {txn_id}") if fields else ""
+    doc["dump"] = dump(fields, _field_names(), title=f"id {txn_id}") if fields else ""
     return doc
+
+
+@functools.cache
+def _field_names() -> dict | None:
+    """Field names for dumps: the default dialect's spec (names are the same in every dialect)."""
+    try:
+        from switch.wire import load_dialect
+
+        return load_dialect("ascii87").spec
+    except Exception:  # names are a nicety; a dump without them is still right
+        return None
 
 
 def transaction_mid(engine: Engine, txn_id: int) -> tuple[bool, str | None]:
