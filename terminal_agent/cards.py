@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from switch.wire.pan import mask_pan
 from terminal_agent.readers.tracks import TRACK1, TRACK2, parse_track2, track1_body, track2_body, with_lrc
 
 
@@ -49,13 +50,6 @@ class Card:
     def recorded_tracks(self) -> tuple[str, str]:
         """Tracks 1 and 2 as encoded on the stripe: SS data ES LRC."""
         return with_lrc(TRACK1, self.track1_body()), with_lrc(TRACK2, self.track2_body())
-
-
-def mask_pan(pan: str) -> str:
-    """First 6 and last 4 digits, the rest as '*' (PCI DSS display rule)."""
-    if len(pan) < 11:
-        return "*" * len(pan)
-    return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
 
 
 def card_from_dict(d: dict[str, Any]) -> Card:

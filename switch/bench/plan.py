@@ -15,21 +15,14 @@ from pathlib import Path
 import yaml
 
 from switch.paths import fixtures_dir
+from switch.wire.pan import luhn_digit
 
 BENCH_BIN = "4761739500"  # inside the on-us Visa range of fixtures/issuers.yaml
 DECLINE_CARDS = ("low-funds", "expired")
 
 
-def _luhn_digit(body: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return str((10 - total % 10) % 10)
-
-
 def bench_pans(count: int) -> list[str]:
-    return [body + _luhn_digit(body) for body in (f"{BENCH_BIN}{n:05d}" for n in range(1, count + 1))]
+    return [body + luhn_digit(body) for body in (f"{BENCH_BIN}{n:05d}" for n in range(1, count + 1))]
 
 
 def make_bench_fixtures(dest: Path, cards: int) -> Path:

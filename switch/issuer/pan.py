@@ -15,37 +15,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from switch.wire.pan import luhn_digit, mask_pan
+from switch.wire.pan import luhn_ok as _luhn_ok
+
+__all__ = ["PanVault", "luhn_digit", "luhn_ok", "mask_pan"]
+
 
 def luhn_ok(pan: str) -> bool:
-    """True when the PAN's last digit is its Luhn check digit."""
-    if not pan.isdigit() or not 12 <= len(pan) <= 19:
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(pan)):
-        d = int(ch)
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
-def luhn_digit(partial: str) -> str:
-    """The check digit to append to `partial`."""
-    for d in "0123456789":
-        if luhn_ok(partial + d):
-            return d
-    raise ValueError("no check digit")  # unreachable for digit strings
-
-
-def mask_pan(pan: str | None) -> str:
-    """First 6 and last 4 digits; anything shorter than 11 characters is masked fully."""
-    if not pan:
-        return ""
-    if len(pan) < 11:
-        return "*" * len(pan)
-    return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
+    """A card number: 12 to 19 digits whose last is the Luhn check digit."""
+    return 12 <= len(pan) <= 19 and _luhn_ok(pan)
 
 
 class PanVault:

@@ -18,18 +18,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
-
-
-def luhn_ok(digits: str) -> bool:
-    """ISO/IEC 7812-1 check digit (ASCII digits only: str.isdigit() also accepts '²' and '٣')."""
-    if not (digits.isascii() and digits.isdigit()):
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        total += _DOUBLED[d] if i & 1 else d
-    return total % 10 == 0
+from switch.wire.pan import luhn_ok
+from switch.wire.pan import mask_pan as _mask_pan
 
 
 def plausible_pan(digits: str) -> bool:
@@ -45,9 +35,8 @@ def plausible_pan(digits: str) -> bool:
 
 
 def mask_pan(pan: str) -> str:
-    """First six and last four (PCI DSS 3.4 display rule); never more."""
-    digits = re.sub(r"\D", "", pan)
-    return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
+    """First six and last four (PCI DSS 3.4 display rule) of the digits; never more."""
+    return _mask_pan(re.sub(r"\D", "", pan))
 
 
 @dataclass(frozen=True)

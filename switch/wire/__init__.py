@@ -7,12 +7,13 @@
 
 from switch.wire.client import ConnectionClosed, IsoClient, RequestTimeout, match_key
 from switch.wire.dialect import Dialect, DialectError, MessageError, dialect_names, load_dialect
-from switch.wire.dump import dump, mask_field, mask_pan, masked_hex
+from switch.wire.dump import dump, mask_field, masked_hex
 from switch.wire.emv import TlvError, decode_icc, encode_icc, tag_names
 from switch.wire.framing import PREFIXES, FrameError, FrameReader, Framing, answer_tpdu
+from switch.wire.pan import luhn_digit, luhn_ok, mask_pan
 
 __all__ = [
     "PREFIXES", "ConnectionClosed", "Dialect", "DialectError", "FrameError", "FrameReader", "Framing",
     "IsoClient", "MessageError", "RequestTimeout", "TlvError", "answer_tpdu", "decode_icc", "dialect_names",
-    "dump", "encode_icc", "load_dialect", "mask_field", "mask_pan", "masked_hex", "match_key", "tag_names",
+    "dump", "encode_icc", "luhn_digit", "luhn_ok", "load_dialect", "mask_field", "mask_pan", "masked_hex", "match_key", "tag_names",
 ]

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from switch.wire.emv import TlvError, decode_icc, tag_names
+from switch.wire.pan import mask_pan
 
 MASKED_FIELDS = frozenset({"2", "35", "36", "45", "52", "55"})
 _NAME_WIDTH = 40
-
-
-def mask_pan(pan: str) -> str:
-    """First 6 and last 4 digits visible; shorter numbers keep only the last 4."""
-    if len(pan) <= 10:
-        return "*" * max(len(pan) - 4, 0) + pan[-4:]
-    return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
 
 
 def _mask_track(value: str) -> str:

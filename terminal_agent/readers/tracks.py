@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from switch.wire.pan import luhn_ok
+
 
 class TrackError(ValueError):
     """A track that cannot be trusted. `kind` says why: lrc, partial, sentinel, charset, parity, format."""
@@ -160,16 +162,6 @@ class TrackData:
     def track2_iso8583(self) -> str:
         """Field 35 form: track 2 body without sentinels and LRC ('=' kept as separator)."""
         return self.track2
-
-
-def luhn_ok(pan: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(pan)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 def track1_body(pan: str, name: str, expiry: str, service_code: str, discretionary: str = "") -> str:
