@@ -14,9 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psec.pinblock
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
+from terminal_agent.crypto import tdes_encrypt
 from terminal_agent.scenario.loader import parse_amount
 from terminal_agent.scenario.model import Card, Terminal
 
@@ -55,18 +54,10 @@ def _clock(ctx: BuildContext) -> datetime:
     return ctx.now() if ctx.now else datetime.now(UTC)
 
 
-def _tdes_ecb(key_hex: str, data: bytes) -> bytes:
-    key = bytes.fromhex(key_hex)
-    if len(key) == 16:  # two-key TDES expanded K1|K2|K1 (DESIGN: use the decrepit module, no warnings)
-        key += key[:8]
-    enc = Cipher(TripleDES(key), modes.ECB()).encryptor()
-    return enc.update(data) + enc.finalize()
-
-
 def pin_block(pin: str, pan: str, tpk_hex: str) -> str:
     """ISO-0 PIN block enciphered under the clear TPK, uppercase hex (field 52)."""
     clear = psec.pinblock.encode_pinblock_iso_0(pin, pan)
-    return _tdes_ecb(tpk_hex, clear).hex().upper()
+    return tdes_encrypt(bytes.fromhex(tpk_hex), clear).hex().upper()
 
 
 def chip_data(card: Card, amount: int, currency: str, country: str, txn_type: str, when: datetime,
