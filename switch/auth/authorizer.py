@@ -166,7 +166,7 @@ def build_services(engine: Engine, hsm: Any, config: dict | None = None, *, fund
 
 
 def build_authorizer(engine: Engine, hsm: Any, config: dict | None = None, *, reactor: Any = None,
-                     funds: Any = None, lanes: int = 2):
+                     funds: Any = None, lanes: int | None = None):
     """The Router handler: `handler(request, ctx) -> Deferred[dict]` with the answer fields (39, 37, 38 ...)."""
     if reactor is None:
         from twisted.internet import reactor as default_reactor
@@ -174,6 +174,11 @@ def build_authorizer(engine: Engine, hsm: Any, config: dict | None = None, *, re
         reactor = default_reactor
     services = build_services(engine, hsm, config, funds=funds, reactor=reactor)
     runner = Runner(services)
+    if lanes is None:
+        # SQLite: the lanes only check (HSM, cached data) and the committer books; more threads would just
+        # fight over the GIL. PostgreSQL: each lane also runs its requests' transactions, so more of them
+        # keep more commits in flight.
+        lanes = 2 if engine.dialect.name == "sqlite" else 8
     pool = Lanes(reactor, lanes)
     committer = Committer(engine)
     order = CardOrder()
