@@ -16,7 +16,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select, text
+from sqlalchemy import Engine, and_, case, func, select, text
 
 from switch.http.metrics import transaction_type
 from switch.issuer import tables as iss
@@ -272,31 +272,60 @@ def transaction_mid(engine: Engine, txn_id: int) -> tuple[bool, str | None]:
 
 
 # -- batches, settlements, payouts, statements ------------------------------------------------------------
-def _grouped(engine: Engine, key_col, mid: str | None, extra=()) -> list[dict]:
+_SALES = ("purchase", "cash", "capture")
+
+
+def batches(engine: Engine, mid: str | None = None) -> list[dict]:
+    """Closed batches (switch.wallets close_batch marks events with batch_id): per batch and terminal,
+    sales and refunds as the terminal reconciled them."""
     e = wt.events
-    q = (select(key_col.label("id"), e.c.mid, *extra, e.c.currency, func.count().label("count"),
-                func.sum(e.c.amount).label("amount"), func.sum(e.c.fee).label("fees"),
-                func.min(e.c.created_ns).label("first_ns"), func.max(e.c.created_ns).label("last_ns"))
-         .where(key_col.is_not(None)).group_by(key_col, e.c.mid, *extra, e.c.currency)
-         .order_by(func.max(e.c.created_ns).desc()))
+    is_sale = e.c.kind.in_(_SALES)
+    is_refund = e.c.kind == "refund"
+    q = (select(e.c.batch_id.label("id"), e.c.mid, e.c.tid, e.c.currency,
+                func.sum(case((is_sale, 1), else_=0)).label("sales_count"),
+                func.sum(case((is_sale, e.c.amount), else_=0)).label("sales_amount"),
+                func.sum(case((is_refund, 1), else_=0)).label("refunds_count"),
+                func.sum(case((is_refund, e.c.amount), else_=0)).label("refunds_amount"),
+                func.sum(e.c.fee).label("fees"), func.max(e.c.created_ns).label("last_ns"))
+         .where(e.c.batch_id.is_not(None), e.c.outcome == "ok")
+         .group_by(e.c.batch_id, e.c.mid, e.c.tid, e.c.currency).order_by(func.max(e.c.created_ns).desc()))
     if mid is not None:
         q = q.where(e.c.mid == mid)
     with _ro(engine) as conn:
         rows = [_row(r) for r in conn.execute(q)]
     for row in rows:
-        for k in ("first_ns", "last_ns"):
-            ns = row.pop(k)
-            row[k.replace("_ns", "_at")] = _iso(datetime.fromtimestamp(ns / 1e9, UTC)) if ns else None
-        row["net"] = (row["amount"] or 0) - (row["fees"] or 0)
+        row["last_at"] = _ns_iso(row.pop("last_ns"))
     return rows
 
 
-def batches(engine: Engine, mid: str | None = None) -> list[dict]:
-    return _grouped(engine, wt.events.c.batch_id, mid, extra=(wt.events.c.tid,))
-
-
 def settlements(engine: Engine, mid: str | None = None) -> list[dict]:
-    return _grouped(engine, wt.events.c.settlement_id, mid)
+    """One row per settlement event of switch.wallets: net moved to available, gross sales, fees, debt
+    recovered (N7), and how many card events it settled."""
+    e = wt.events
+    settled = (select(e.c.settlement_id, e.c.mid, func.count().label("n"))
+               .where(e.c.settlement_id.is_not(None), e.c.kind != "settlement")
+               .group_by(e.c.settlement_id, e.c.mid).subquery())
+    q = (select(e.c.settlement_id.label("id"), e.c.mid, e.c.currency, e.c.amount.label("net"), e.c.detail,
+                e.c.created_ns, func.coalesce(settled.c.n, 0).label("count"))
+         .select_from(e.outerjoin(settled, and_(settled.c.settlement_id == e.c.settlement_id,
+                                                settled.c.mid == e.c.mid)))
+         .where(e.c.kind == "settlement", e.c.outcome == "ok").order_by(e.c.created_ns.desc()))
+    if mid is not None:
+        q = q.where(e.c.mid == mid)
+    with _ro(engine) as conn:
+        rows = [_row(r) for r in conn.execute(q)]
+    for row in rows:
+        try:
+            detail = json.loads(row.pop("detail") or "{}")
+        except ValueError:
+            detail = {}
+        row.update({k: detail.get(k) for k in ("gross", "fees", "recovered")})
+        row["settled_at"] = _ns_iso(row.pop("created_ns"))
+    return rows
+
+
+def _ns_iso(ns: int | None) -> str | None:
+    return _iso(datetime.fromtimestamp(ns / 1e9, UTC)) if ns else None
 
 
 def payouts(engine: Engine, mid: str | None = None, limit: int = DEFAULT_LIMIT) -> list[dict]:

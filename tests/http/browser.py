@@ -120,6 +120,9 @@ class Browser:
                 raise WebDriverError(f"timed out waiting for: {script}")
             time.sleep(0.1)
 
+    def resize(self, width: int, height: int) -> None:
+        self._call("POST", self.path + "/window/rect", {"width": width, "height": height})
+
     def screenshot(self, path: str) -> None:
         with open(path, "wb") as fh:
             fh.write(base64.b64decode(self._call("GET", self.path + "/screenshot")))

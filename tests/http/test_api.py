@@ -125,12 +125,29 @@ def test_statement_downloads(http, world):
     assert http(f"/api/merchants/{MID1}/statement?from={tomorrow}", OPERATOR).json()["lines"] == []
 
 
-def test_settlements_payouts_batches(http):
+def test_settlements_and_payouts(http):
     settlements = http(f"/api/merchants/{MID2}/settlements", MERCHANT[MID2]).json()["items"]
-    assert settlements and settlements[0]["id"].startswith("S") and settlements[0]["mid"] == MID2
+    assert len(settlements) == 1
+    s = settlements[0]
+    assert s["id"].startswith("S") and s["mid"] == MID2 and s["count"] == 1  # the one ATM cash withdrawal
+    assert s["gross"] == 500_00 and s["net"] == s["gross"] - s["fees"] and s["recovered"] == 0
     payouts = http(f"/api/merchants/{MID2}/payouts", MERCHANT[MID2]).json()["items"]
-    assert payouts and payouts[0]["status"] == "scheduled" and payouts[0]["amount"] > 0
-    assert http("/api/batches", OPERATOR).json()["items"] == []  # no batch closed in this little day
+    assert len(payouts) == 1 and payouts[0]["status"] == "scheduled" and payouts[0]["amount"] == s["net"]
+
+
+def test_batches(world, http):
+    from switch.wallets import Wallets
+
+    approved = [t for t in TRAFFIC if t[4] == "POS00001" and t[2] == "000000"]
+    answers = [a for t, a in zip(TRAFFIC, world.answers, strict=True) if t in approved and a["39"] == "00"]
+    amount = sum(int(a["4"]) for a in answers)
+    rec = Wallets(world.engine).close_batch("POS00001", "B0001", sales_count=len(answers), sales_amount=amount,
+                                            refunds_count=0, refunds_amount=0)
+    assert rec.in_balance
+    batches = http("/api/batches", MERCHANT[MID1]).json()["items"]
+    assert [(b["id"], b["tid"], b["sales_count"], b["sales_amount"]) for b in batches] == [
+        ("B0001", "POS00001", len(answers), amount)]
+    assert http("/api/batches", MERCHANT[MID2]).json()["items"] == []
 
 
 def test_metrics_text(http, world):

@@ -48,6 +48,8 @@ const Acq = (() => {
     return (neg ? "-" : "") + whole + frac + " " + (ALPHA[currency] || currency || "");
   }
 
+  function currencyName(code) { return ALPHA[code] ? `${ALPHA[code]} (${code})` : (code || ""); }
+
   function when(iso) {
     if (!iso) return "";
     const d = new Date(iso);
@@ -96,5 +98,5 @@ const Acq = (() => {
     });
   }
 
-  return { api, el, money, when, table, rcClass, login, ApiError, token };
+  return { api, el, money, currencyName, when, table, rcClass, login, ApiError, token };
 })();

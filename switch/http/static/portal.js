@@ -74,7 +74,7 @@ async function showMerchant(mid) {
     attrs: r => ({ "data-field": key, "data-currency": r.currency ?? "", "data-minor": r[key] ?? "" }),
   });
   Acq.table($("wallets"), [
-    { label: "Currency", render: r => r.currency },
+    { label: "Currency", render: r => Acq.currencyName(r.currency) },
     moneyCol("Available", "available"), moneyCol("Unsettled", "unsettled"), moneyCol("Receivable", "receivable"),
   ], wallets.items);
   Acq.table($("terminals"), [
@@ -86,7 +86,9 @@ async function showMerchant(mid) {
   ], payouts.items);
   Acq.table($("settlements"), [
     { label: "Settlement", key: "id" }, { label: "Count", key: "count", num: true },
-    { label: "Net", num: true, render: r => Acq.money(r.net, r.currency) }, { label: "Last", render: r => Acq.when(r.last_at) },
+    { label: "Gross", num: true, render: r => Acq.money(r.gross, r.currency) },
+    { label: "Fees", num: true, render: r => Acq.money(r.fees, r.currency) },
+    { label: "Net", num: true, render: r => Acq.money(r.net, r.currency) }, { label: "At", render: r => Acq.when(r.settled_at) },
   ], settlements.items);
   const tidSelect = $("txn-filter").elements.tid;
   for (const t of terminals.items) tidSelect.append(Acq.el("option", { value: t.tid, text: t.tid }));
