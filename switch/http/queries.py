@@ -14,6 +14,7 @@ import functools
 import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, select, text
@@ -37,6 +38,8 @@ def _ro(engine: Engine):
 
 
 def _iso(value: Any) -> Any:
+    if isinstance(value, Decimal):  # PostgreSQL's SUM(bigint) is numeric; amounts are whole minor units
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)

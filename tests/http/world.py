@@ -45,8 +45,10 @@ class World:
     base_url: str = ""
 
 
-def build_world(call_in_reactor, data_dir, traffic=TRAFFIC, settle: bool = True, tokens=None) -> World:
-    """Open a database under data_dir, load fixtures, start a switch with the pipeline, send `traffic`."""
+def build_world(call_in_reactor, data_dir, traffic=TRAFFIC, settle: bool = True, tokens=None,
+                url: str | None = None, schema: str | None = None) -> World:
+    """Open a database (SQLite under data_dir, or `url` in `schema`), load fixtures, start a switch with the
+    pipeline and the HTTP site, send `traffic`, settle the ATM owner and schedule its payout."""
     from hsm_emulator import Hsm
     from switch.auth.authorizer import register_authorizer
     from switch.http import MetricsRegistry, build_site, start_http, timed_hsm
@@ -55,7 +57,7 @@ def build_world(call_in_reactor, data_dir, traffic=TRAFFIC, settle: bool = True,
     from switch.store import open_database
     from switch.wallets import Wallets
 
-    engine = open_database(None, data_dir)
+    engine = open_database(url, data_dir, schema=schema)
     hsm = Hsm()
     load_all(engine, hsm)
     switch = Switch()
