@@ -177,8 +177,9 @@ def build_authorizer(engine: Engine, hsm: Any, config: dict | None = None, *, re
     if lanes is None:
         # SQLite: the lanes only check (HSM, cached data) and the committer books; more threads would just
         # fight over the GIL. PostgreSQL: each lane also runs its requests' transactions, so more of them
-        # keep more commits in flight.
-        lanes = 2 if engine.dialect.name == "sqlite" else 8
+        # keep more commits in flight - each lane keeps two pooled connections (reads, its transactions):
+        # four lanes leave the pool's overflow to everything else.
+        lanes = 2 if engine.dialect.name == "sqlite" else 4
     pool = Lanes(reactor, lanes)
     committer = Committer(engine)
     order = CardOrder()

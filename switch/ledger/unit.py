@@ -125,6 +125,7 @@ class Committer:
         self._start = threading.Lock()
         self._thread: threading.Thread | None = None
         self._conn: Connection | None = None
+        self._local = threading.local()  # direct mode: each calling thread's connection
         self.groups = 0  # statistics: transactions committed, jobs served
         self.jobs = 0
 
@@ -132,7 +133,7 @@ class Committer:
         """Run `job`; `done(result, None)` or `done(None, error)` follows, after the commit holding it."""
         if not self.group:
             try:
-                result = run_job(self.engine, job)
+                result = self._direct(job)
             except BaseException as exc:  # noqa: B036 - handed to the caller
                 done(None, exc)
                 return
@@ -144,6 +145,17 @@ class Committer:
                     self._thread = threading.Thread(target=self._loop, name="ledger-committer", daemon=True)
                     self._thread.start()
         self._queue.put((job, done))
+
+    def _direct(self, job: Job) -> Any:
+        """A job in its own transaction on this thread's own connection (kept: no pool checkout and
+        reset round trips per request)."""
+        if current(self.engine) is not None:
+            return job(current(self.engine))
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._local.conn = self.engine.connect()
+        with conn.begin(), _bound(conn):
+            return job(conn)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the queued jobs, then end the writer thread."""
@@ -241,6 +253,9 @@ class RawSQL:
         raw = getattr(self._local, "raw", None)
         if raw is None:
             raw = self._local.raw = self.engine.raw_connection()
+            if self.pg:
+                raw.driver_connection.commit()  # whatever the connect hooks left open
+                raw.driver_connection.autocommit = True  # each read its own snapshot, no open transaction
         try:
             cur = raw.driver_connection.cursor()
             try:
@@ -248,8 +263,6 @@ class RawSQL:
                 return cur.fetchall()
             finally:
                 cur.close()
-                if self.pg:
-                    raw.driver_connection.rollback()  # end the read transaction (no idle-in-transaction)
         except Exception:
             self._local.raw = None
             try:
