@@ -126,25 +126,37 @@ class CardOrder:
 
 
 class ToReactor:
-    """Answers from worker threads to the reactor, many per wake-up: a group commit answers all its
-    requests with one callFromThread instead of one each."""
+    """Answers from worker threads to the reactor, many per wake-up: the committer hands over all the
+    answers of a group commit and wakes the reactor once (`wake`), not once per request."""
 
     def __init__(self, reactor: Any, order: CardOrder) -> None:
         self.reactor = reactor
         self.order = order
         self._items: list = []
+        self._scheduled = False
         self._lock = threading.Lock()
 
-    def put(self, d: defer.Deferred, key: str, result: dict[str, str]) -> None:
+    def put(self, d: defer.Deferred, key: str, result: dict[str, str], wake: bool = True) -> None:
         with self._lock:
             self._items.append((d, key, result))
-            first = len(self._items) == 1
-        if first:
+            call = wake and not self._scheduled
+            if call:
+                self._scheduled = True
+        if call:
+            self.reactor.callFromThread(self._flush)
+
+    def wake(self) -> None:
+        with self._lock:
+            call = bool(self._items) and not self._scheduled
+            if call:
+                self._scheduled = True
+        if call:
             self.reactor.callFromThread(self._flush)
 
     def _flush(self) -> None:
         with self._lock:
             items, self._items = self._items, []
+            self._scheduled = False
         for d, key, result in items:
             d.callback(result)
             self.order.done(key)
@@ -181,9 +193,9 @@ def build_authorizer(engine: Engine, hsm: Any, config: dict | None = None, *, re
         # four lanes leave the pool's overflow to everything else.
         lanes = 2 if engine.dialect.name == "sqlite" else 4
     pool = Lanes(reactor, lanes)
-    committer = Committer(engine)
     order = CardOrder()
     deliver = ToReactor(reactor, order)
+    committer = Committer(engine, on_group_end=deliver.wake)
     reactor.addSystemEventTrigger("after", "shutdown", committer.stop)
     if services.remote is not None:
         reactor.callWhenRunning(services.remote.start)
@@ -202,8 +214,8 @@ def build_authorizer(engine: Engine, hsm: Any, config: dict | None = None, *, re
         d = defer.Deferred()
         key = card_key(request)
         if inline and not _remote(services.store, key):
-            def done(result, error=None) -> None:
-                deliver.put(d, key, runner.failed(actx, error) if error is not None else result)
+            def done(result, error=None) -> None:  # on the committer, after the commit; woken per group
+                deliver.put(d, key, runner.failed(actx, error) if error is not None else result, wake=False)
 
             order.run(key, lambda: committer.submit(lambda conn: _whole(actx), done))
             return d
@@ -228,7 +240,8 @@ def build_authorizer(engine: Engine, hsm: Any, config: dict | None = None, *, re
         if job is None:
             answer(answered)
         else:
-            committer.submit(job, answer)
+            committer.submit(job, lambda result, error=None: deliver.put(
+                d, key, runner.failed(actx, error) if error is not None else result, wake=not committer.group))
 
     def batch_handler(request: dict[str, str], ctx: Any = None) -> defer.Deferred:
         from switch.auth.batch import batch_close

@@ -117,8 +117,10 @@ def run_job(engine: Engine, job: Job) -> Any:
 class Committer:
     """Runs request jobs: grouped on one writer thread (`group=True`), or each in its own transaction."""
 
-    def __init__(self, engine: Engine, group: bool | None = None, max_group: int = 128) -> None:
+    def __init__(self, engine: Engine, group: bool | None = None, max_group: int = 128,
+                 on_group_end: Callable[[], None] | None = None) -> None:
         self.engine = engine
+        self.on_group_end = on_group_end  # after a group's done() calls (e.g. wake the reactor once)
         self.group = engine.dialect.name == "sqlite" if group is None else group
         self.max_group = max_group
         self._queue: queue.SimpleQueue = queue.SimpleQueue()  # C queue: cheap hand-off from the lanes
@@ -221,6 +223,11 @@ class Committer:
                 done(result, error)
             except Exception:  # a callback bug must not stop the writer
                 log.exception("job callback failed")
+        if self.on_group_end is not None:
+            try:
+                self.on_group_end()
+            except Exception:
+                log.exception("group callback failed")
 
 
 class RawSQL:
