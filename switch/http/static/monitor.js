@@ -10,8 +10,15 @@ function svgEl(tag, attrs) {
   return node;
 }
 
+// Draw in the element's own pixel width so text is not stretched.
+function chartWidth(svg) {
+  const w = Math.max(200, Math.round(svg.getBoundingClientRect().width || 600));
+  svg.setAttribute("viewBox", `0 0 ${w} 160`);
+  return w;
+}
+
 function lineChart(svg, values) {
-  const w = 600, h = 160, pad = 18, max = Math.max(1, ...values);
+  const w = chartWidth(svg), h = 160, pad = 18, max = Math.max(1, ...values);
   const x = i => pad + (i * (w - 2 * pad)) / Math.max(1, values.length - 1);
   const y = v => h - pad - (v * (h - 2 * pad)) / max;
   const pts = values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
@@ -25,15 +32,17 @@ function lineChart(svg, values) {
 }
 
 function barChart(svg, bars) {
-  const w = 600, h = 160, pad = 18, max = Math.max(1, ...bars.map(b => b.value));
+  const w = chartWidth(svg), h = 160, pad = 18, max = Math.max(1, ...bars.map(b => b.value));
   const bw = (w - 2 * pad) / Math.max(1, bars.length);
   svg.replaceChildren(svgEl("line", { class: "axis", x1: pad, y1: h - pad, x2: w - pad, y2: h - pad }));
   bars.forEach((b, i) => {
     const bh = (b.value * (h - 2 * pad - 6)) / max;
     svg.append(svgEl("rect", { class: "bar", x: pad + i * bw + 2, y: h - pad - bh, width: bw - 4, height: bh }));
-    const t = svgEl("text", { x: pad + i * bw + bw / 2, y: h - 4, "text-anchor": "middle" });
-    t.textContent = b.label;
-    svg.append(t);
+    if (bw >= 36 || i % 2 === 0) {  // narrow charts: every other label, so they do not overlap
+      const t = svgEl("text", { x: pad + i * bw + bw / 2, y: h - 4, "text-anchor": "middle" });
+      t.textContent = b.label;
+      svg.append(t);
+    }
     if (b.value) {
       const v = svgEl("text", { x: pad + i * bw + bw / 2, y: h - pad - bh - 2, "text-anchor": "middle" });
       v.textContent = b.value;
