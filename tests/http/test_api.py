@@ -195,3 +195,20 @@ def test_static_serves_only_shipped_files(http):
 
 def test_api_answers_are_not_cached(http):
     assert http("/api/merchants", OPERATOR).headers["cache-control"] == "no-store"
+
+
+def test_database_reads_run_off_the_reactor_thread(http, monkeypatch):
+    import threading
+
+    from switch.http import queries
+
+    seen = []
+    real = queries.merchants
+
+    def spy(*args, **kwargs):
+        seen.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "merchants", spy)
+    assert http("/api/merchants", OPERATOR).status == 200
+    assert seen and "reactor" not in seen  # tests/conftest.py names the reactor's thread "reactor"
