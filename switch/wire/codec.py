@@ -5,7 +5,9 @@ pyiso8583 interprets the spec dict for every field of every message. A switch en
 few layouts millions of times, so each field's spec is turned once into a small tuple the loops below read
 directly. Layouts this module does not handle (headers, nibble-counted BCD fields, tertiary bitmaps) make
 `compile_spec` return None and the Dialect keeps using pyiso8583. tests/wire/test_codec.py checks that
-both give identical results, errors included, on random messages of every shipped dialect.
+both give identical results, errors included, on random messages of every shipped dialect. One deliberate
+difference: pyiso8583 reads a variable length with int(), which accepts " 12", "+1" or "\n20"; this
+codec refuses any length that is not all digits, so such a message is a format error (39=30).
 """
 
 from __future__ import annotations

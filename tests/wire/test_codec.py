@@ -9,7 +9,7 @@ from switch.wire import load_dialect
 from switch.wire.codec import CodecError, Unsupported, compile_spec
 
 COMPILED = ["ascii87", "binary87", "ebcdic87"]
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _value(spec: dict, draw) -> str:
@@ -64,13 +64,18 @@ def test_same_verdict_on_damaged_messages(name, data):
         else:
             raw = raw[: data.draw(st.integers(0, len(raw)))]
     try:
-        expected, _ = iso8583.decode(bytes(raw), spec)
+        expected, encoded = iso8583.decode(bytes(raw), spec)
     except iso8583.DecodeError:
-        expected = None
+        expected = encoded = None
     try:
         got = codec.decode(bytes(raw))
-    except CodecError:
+    except CodecError as exc:
         got = None
+        if expected is not None:  # the one known difference: pyiso8583 reads lengths with int(),
+            length = encoded[exc.field]["len"]  # which lets whitespace and signs through; we refuse them
+            text = length.hex() if spec[exc.field]["len_enc"] in ("b", "bcd") else length.decode(spec[exc.field]["len_enc"])
+            assert not (text.isascii() and text.isdigit()), (exc, length)
+            return
     except Unsupported:
         return
     assert got == expected
