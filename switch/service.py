@@ -23,6 +23,7 @@ class SwitchOptions:
     data_dir: str | Path | None = None
     config: dict | None = None
     hsm: tuple[str, int] | None = None  # remote payShield-style HSM; None: in-process
+    tokens: str | None = None  # HTTP API tokens file (default: fixtures/tokens.yaml)
     approve_all: bool = False  # wire testing: no authoriser, every request approved
 
 
@@ -35,6 +36,8 @@ class Running:
     hsm: Any = None
     authorizer: Any = None
     data_dir: Path | None = None
+    metrics: Any = None  # switch.http.MetricsRegistry: answers, latency, HSM latency
+    tokens: str | None = None
 
 
 def read_config(path: str | None) -> dict:
@@ -61,10 +64,13 @@ def build(options: SwitchOptions, reactor: Any = None) -> Running:
     hsm = _hsm(options.hsm)
     if ensure_fixtures(engine, hsm, config):
         log.info("empty database: loaded the shipped fixtures")
+    from switch.http import MetricsRegistry, timed_hsm
+
+    metrics = MetricsRegistry()
     switch = Switch(key_change=build_key_change(engine, hsm, reactor))
-    authorizer = register_authorizer(switch.router, engine, hsm, config, reactor=reactor)
+    authorizer = register_authorizer(switch.router, engine, timed_hsm(hsm, metrics), config, reactor=reactor)
     _expire_holds_periodically(reactor, engine, float(config.get("hold_expiry_interval", 60)))
-    return Running(switch, engine, hsm, authorizer, data_dir)
+    return Running(switch, engine, hsm, authorizer, data_dir, metrics, options.tokens)
 
 
 def _expire_holds_periodically(reactor: Any, engine: Any, interval: float) -> None:
@@ -102,5 +108,5 @@ def start_http(reactor: Any, running: Running, host: str, port: int) -> tuple[st
     from switch.http import build_site
     from switch.http import start_http as _start
 
-    site = build_site(running.engine, switch=running.switch)
+    site = build_site(running.engine, switch=running.switch, tokens=running.tokens, metrics=running.metrics)
     return _start(reactor, site, host, port)

@@ -29,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("--listen", action="append", default=[], metavar="DIALECT:FRAMING[:tpdu]@HOST:PORT",
                    help="another listener (repeatable)")
     p.add_argument("--http-port", type=int, default=8080, help="HTTP API port (0: any free port, -1: off)")
+    p.add_argument("--tokens", metavar="FILE", help="HTTP API bearer tokens (default: fixtures/tokens.yaml)")
     p.add_argument("--hsm", type=host_port, metavar="HOST:PORT", help="remote HSM (default: in-process)")
     p.add_argument("--rules", metavar="FILE", help="host simulation rules for the first listener")
     p.add_argument("--tls-cert", metavar="PEM", help="serve the first listener over TLS with this certificate")
@@ -73,7 +74,7 @@ def serve(args) -> int:
     except (OSError, ValueError) as exc:
         raise CliError(f"{args.config}: {exc}") from None
     running = build(SwitchOptions(db=args.db, data_dir=args.data_dir, config=config, hsm=args.hsm,
-                                  approve_all=args.approve_all), reactor)
+                                  tokens=args.tokens, approve_all=args.approve_all), reactor)
     switch = running.switch
     for cfg in configs:
         try:
