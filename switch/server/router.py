@@ -67,9 +67,15 @@ def build_response(request: dict[str, str], answer: dict[str, str]) -> dict[str,
 class Router:
     """Handler table keyed by MTI, then by the longest matching processing-code prefix."""
 
-    def __init__(self, default: Handler | None = None):
+    def __init__(self, default: Handler | None = None, max_inflight: int = 2000):
         self._routes: dict[str, list[tuple[str, Handler]]] = {}
         self.default = default or approve_all
+        # Load shedding: beyond this many requests waiting for their handler, new authorisations are
+        # answered 91 at once instead of queueing past the terminals' timeout (issue 10). Reversals and
+        # network management always go through: they release money or keep the line up.
+        self.max_inflight = max_inflight
+        self.inflight = 0
+        self.shed = 0
 
     def register(self, mti: str, processing_prefix: str | None, handler: Handler) -> None:
         routes = self._routes.setdefault(mti, [])
@@ -91,8 +97,16 @@ class Router:
         if problem:
             log.warning("format error from %s in %s: %s", ctx.peer, request.get("t"), problem)
             return defer.succeed(build_response(request, {"39": "30"}))
+        mti = request["t"]
+        if self.inflight >= self.max_inflight and mti[1] not in "48":
+            self.shed += 1
+            if self.shed % 1000 == 1:
+                log.warning("overloaded: %d requests in flight, answering 91 (%d shed so far)", self.inflight, self.shed)
+            return defer.succeed(build_response(request, {"39": "91"}))
         handler = self.handler_for(request)
+        self.inflight += 1
         d = defer.maybeDeferred(handler, request, ctx)
+        d.addBoth(self._done)
 
         def _failed(failure):
             log.error("handler failed for %s from %s: %s", request.get("t"), ctx.peer, failure.getTraceback())
@@ -101,6 +115,10 @@ class Router:
         d.addErrback(_failed)
         d.addCallback(lambda answer: build_response(request, answer))
         return d
+
+    def _done(self, result):
+        self.inflight -= 1
+        return result
 
 
 _approval_counter = itertools.count(1)

@@ -80,3 +80,33 @@ def test_thousand_concurrent_connections(start_switch):
         assert client.receive()["11"] == f"{i:06d}"
     for client in clients:
         client.close()
+
+
+def test_overload_answers_91_at_once_but_lets_reversals_and_echo_through(start_switch):
+    from twisted.internet import defer
+
+    from switch.server import Router, Switch
+
+    pending = []
+
+    def slow(request, ctx):  # a handler stuck behind a slow database
+        d = defer.Deferred()
+        pending.append(d)
+        return d
+
+    switch = Switch(router=Router(default=slow, max_inflight=3))
+    _, port = start_switch(switch=switch)
+    client = WireClient(port)
+    base = {"t": "0200", "3": "000000", "4": "000000000100", "41": "POS00001"}
+    for stan in range(1, 4):
+        client.send({**base, "11": f"{stan:06d}"})  # these three wait
+    client.send({**base, "11": "000004"})
+    started = time.monotonic()
+    answer = client.receive()
+    assert (answer["11"], answer["39"]) == ("000004", "91")
+    assert time.monotonic() - started < 1.0
+    client.send(ECHO)
+    assert client.receive()["39"] == "00"
+    client.send({**base, "t": "0400", "11": "000005"})  # a reversal reaches its (slow) handler
+    time.sleep(0.2)
+    assert len(pending) == 4 and switch.router.shed == 1
