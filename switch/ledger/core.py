@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -204,8 +205,7 @@ class Ledger:
     def _write(self, conn: Connection, batch: Batch) -> None:
         raw = self._raw
         if batch.new:
-            raw.executemany(_INSERT_TRANSFER, [tuple(getattr(t, c) for c in _XFER_FIELDS) for t in batch.new.values()],
-                            conn)
+            raw.executemany(_INSERT_TRANSFER, [_xfer_row(t) for t in batch.new.values()], conn)
         new_pending = [(pid, int(s.status), s.expires_at) for pid, s in batch.pendings.items() if s.new]
         if new_pending:
             raw.executemany(_INSERT_PENDING, new_pending, conn)
@@ -222,6 +222,7 @@ class Ledger:
 
 _XFER_FIELDS = ("id", "debit_account_id", "credit_account_id", "amount", "pending_id", "ledger", "code", "flags",
                 "timeout", "user_data_64", "user_data_32", "timestamp")  # Transfer's field order
+_xfer_row = operator.attrgetter(*_XFER_FIELDS)  # Transfer -> row tuple, in C
 _SELECT_ACCOUNTS = f"SELECT {', '.join(_ACCT_COLS)} FROM ledger_accounts WHERE id IN "
 _SELECT_TRANSFERS = f"SELECT {', '.join(_XFER_FIELDS)} FROM ledger_transfers WHERE id IN "
 _SELECT_PENDING = "SELECT id, status, expires_at FROM ledger_pending WHERE id IN "

@@ -187,9 +187,12 @@ class WalletsCore:
         box: dict = {}
 
         raw = unit.raw_sql(self.engine)
+        # Inside a request's job on SQLite, `stored()` above already read under the write lock this
+        # transaction holds: nobody can have stored the key since. Elsewhere, check again in the transaction.
+        recheck = not (unit.current(self.engine) is not None and not raw.pg)
 
         def hook(conn: Connection, results: list, booked: dict) -> None:
-            if raw.rows(_SELECT_KEY, (key,), conn):
+            if recheck and raw.rows(_SELECT_KEY, (key,), conn):
                 raise _Stored
             st, detail = (status, row.get("detail_text", "")) if status else status_from_results(results)
             values = {"outcome": st, "state": row.get("state", "booked") if st == OK else "failed"}
