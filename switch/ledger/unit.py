@@ -128,13 +128,26 @@ class Committer:
         self._thread: threading.Thread | None = None
         self._conn: Connection | None = None
         self._local = threading.local()  # direct mode: each calling thread's connection
+        self._sync_in: queue.SimpleQueue = queue.SimpleQueue()
+        self._sync_out: queue.SimpleQueue = queue.SimpleQueue()
         self.groups = 0  # statistics: transactions committed, jobs served
         self.jobs = 0
 
-    def submit(self, job: Job, done: Done) -> None:
-        """Run `job`; `done(result, None)` or `done(None, error)` follows, after the commit holding it."""
+    def submit(self, job: Job | None, done: Done,
+               prepare: Callable[[], tuple[Any, Job | None]] | None = None) -> None:
+        """Run `job`; `done(result, None)` or `done(None, error)` follows, after the commit holding it.
+
+        `prepare()` (group mode) runs first on the writer thread but outside the transaction, while the
+        previous group's COMMIT (its fsync) is still in flight: it returns (answer, None) when nothing is
+        to be written, else (None, job). Its reads see committed data only (one card's requests are kept
+        in order by the caller, so a card's previous request is always committed by then)."""
         if not self.group:
             try:
+                if prepare is not None:
+                    answer, job = prepare()
+                    if job is None:
+                        done(answer, None)
+                        return
                 result = self._direct(job)
             except BaseException as exc:  # noqa: B036 - handed to the caller
                 done(None, exc)
@@ -146,7 +159,8 @@ class Committer:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._loop, name="ledger-committer", daemon=True)
                     self._thread.start()
-        self._queue.put((job, done))
+                    threading.Thread(target=self._syncer, name="ledger-commit", daemon=True).start()
+        self._queue.put((job, done, prepare))
 
     def _direct(self, job: Job) -> Any:
         """A job in its own transaction on this thread's own connection (kept: no pool checkout and
@@ -169,7 +183,11 @@ class Committer:
 
     def _loop(self) -> None:
         get, max_group = self._queue.get, self.max_group
+        committing = None  # the group whose COMMIT runs on the syncer thread
         while True:
+            if committing is not None and self._queue.empty():
+                self._finish(committing)
+                committing = None
             item = get()
             group = []
             while item is not None:
@@ -180,12 +198,53 @@ class Committer:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            if group:
-                self._run(group)
+            jobs = self._prepare(group)  # overlaps the previous group's fsync
+            if committing is not None:
+                self._finish(committing)
+                committing = None
+            if jobs:
+                committing = self._run(jobs)
             if item is None:  # stop: everything queued before it is done
+                if committing is not None:
+                    self._finish(committing)
+                self._sync_in.put(None)
                 if self._conn is not None:
                     self._conn.close()
                 return
+
+    def _prepare(self, group: list) -> list[tuple[Job, Done]]:
+        jobs, answered = [], False
+        for job, done, prepare in group:
+            if prepare is None:
+                jobs.append((job, done))
+                continue
+            try:
+                answer, job = prepare()
+            except BaseException as exc:  # noqa: B036 - handed to the caller
+                done(None, exc)
+                answered = True
+                continue
+            if job is None:
+                done(answer, None)
+                answered = True
+            else:
+                jobs.append((job, done))
+        if answered:
+            self._group_end()
+        return jobs
+
+    def _syncer(self) -> None:
+        """Runs each group's COMMIT (the fsync) so the writer can check the next requests meanwhile."""
+        while True:
+            transaction = self._sync_in.get()
+            if transaction is None:
+                return
+            try:
+                transaction.commit()
+            except BaseException as exc:  # noqa: B036 - handed back to the writer
+                self._sync_out.put(exc)
+            else:
+                self._sync_out.put(None)
 
     def _connection(self) -> Connection:
         # The writer keeps one connection: no pool checkout, reset and return per group.
@@ -194,35 +253,55 @@ class Committer:
             conn = self._conn = self.engine.connect()
         return conn
 
-    def _run(self, group: list[tuple[Job, Done]]) -> None:
+    def _run(self, group: list[tuple[Job, Done]]) -> tuple:
+        """Run the group's jobs in one transaction, each in a SAVEPOINT; hand its COMMIT to the syncer."""
         outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             conn = self._connection()
-            with conn.begin(), _bound(conn):
-                for job, _done in group:
-                    try:
-                        with savepoint(conn):
-                            result = job(conn)
-                    except BaseException as exc:  # noqa: B036 - handed to the job's caller
-                        outcomes.append((None, exc))
-                    else:
-                        outcomes.append((result, None))
+            transaction = conn.begin()
+            try:
+                with _bound(conn):
+                    for job, _done in group:
+                        try:
+                            with savepoint(conn):
+                                result = job(conn)
+                        except BaseException as exc:  # noqa: B036 - handed to the job's caller
+                            outcomes.append((None, exc))
+                        else:
+                            outcomes.append((result, None))
+            except BaseException:
+                transaction.rollback()
+                raise
+        except BaseException as exc:  # noqa: B036 - nothing of the group is kept
+            return group, [(None, exc)] * len(group), exc
+        self._sync_in.put(transaction)
+        return group, outcomes, None
+
+    def _finish(self, committing: tuple) -> None:
+        """Wait for the group's COMMIT, then answer its jobs (only now: their work is durable)."""
+        group, outcomes, error = committing
+        if error is None:
+            error = self._sync_out.get()
+        if error is None:
             self.groups += 1
             self.jobs += len(group)
-        except BaseException as exc:  # noqa: B036 - the commit failed: nothing of the group is durable
-            log.error("group commit of %d jobs failed: %s", len(group), exc)
-            outcomes = [(None, exc)] * len(group)
+        else:
+            log.error("group commit of %d jobs failed: %s", len(group), error)
+            outcomes = [(None, error)] * len(group)
             conn, self._conn = self._conn, None  # start the next group on a fresh connection
             if conn is not None:
                 try:
                     conn.invalidate()
                 except Exception:  # noqa: S110 - already unusable
                     pass
-        for (_job, done), (result, error) in zip(group, outcomes, strict=True):
+        for (_job, done), (result, err) in zip(group, outcomes, strict=True):
             try:
-                done(result, error)
+                done(result, err)
             except Exception:  # a callback bug must not stop the writer
                 log.exception("job callback failed")
+        self._group_end()
+
+    def _group_end(self) -> None:
         if self.on_group_end is not None:
             try:
                 self.on_group_end()
