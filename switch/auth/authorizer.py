@@ -209,9 +209,13 @@ def build_authorizer(engine: Engine, hsm: Any, config: dict | None = None, *, re
     if inline:
         services.store.refresh()  # BIN table in memory before the reactor thread routes with it
 
+    budget = float((config or {}).get("auth", {}).get("answer_budget_ms", 5000)) / 1000.0
+
     def handler(request: dict[str, str], ctx: Any = None) -> defer.Deferred:
         dialect = getattr(ctx, "dialect", None) or "ascii87"
-        actx = AuthContext(request=dict(request), listener_dialect=dialect)
+        received = getattr(ctx, "received_at", None)
+        actx = AuthContext(request=dict(request), listener_dialect=dialect,
+                           deadline=received + budget if received is not None and budget > 0 else None)
         d = defer.Deferred()
         key = card_key(request)
         if inline and not _remote(services.store, key):

@@ -44,6 +44,7 @@ class AuthContext:
     emv: dict[str, Any] | None = None  # verified ARQC inputs and ARPC (arqc step)
     usage: tuple | None = None  # limit-counter change (card_id, category, periods, amount, count)
     finished: bool = False  # set by a step that produced the whole answer (duplicate, remote issuer)
+    deadline: float | None = None  # time.monotonic() after which nothing is booked: answered 91 instead
 
     @property
     def mti(self) -> str:

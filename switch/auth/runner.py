@@ -127,6 +127,11 @@ class Runner:
         rest = steps[split:] if not ctx.done else ()
 
         def job(_conn: object = None) -> dict[str, str]:
+            if ctx.deadline is not None and time.monotonic() > ctx.deadline:
+                # The database is too slow: the terminal would give up before this answer reaches it, so
+                # book nothing and answer 91 (issue 10) rather than approve a sale nobody hears about.
+                ctx.rc, ctx.step, ctx.reason = "91", "deadline", "answer budget exceeded (slow database)"
+                return self.answer(ctx)
             self._steps(ctx, rest, catch=False)  # an error rolls the whole request back: 96, nothing kept
             return self.answer(ctx)
         return None, job
