@@ -29,3 +29,9 @@ class HsmConnectionError(HsmError):
 
     def __init__(self, reason: str) -> None:
         super().__init__("ZZ", reason)
+
+
+def digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²' or Arabic-Indic digits, which then fail deep inside
+    the crypto libraries instead of answering a format error (found by fuzzing)."""
+    return text.isascii() and text.isdigit()

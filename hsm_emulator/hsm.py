@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from hsm_emulator import dukpt, emv, pin
-from hsm_emulator.errors import HsmError
+from hsm_emulator.errors import HsmError, digits
 from hsm_emulator.lmk import Lmk, check_parity, kcv_hex, key_type_code
 from hsm_emulator.mac import cmac, iso9797_mac
 from hsm_emulator.primitives import des_decrypt, des_encrypt, odd_parity
@@ -142,7 +142,7 @@ class Hsm:
     def pvv_matches(pvk: bytes, clear_pin: str, account12: str, pvki: str, pvv: str) -> bool:
         if len(pvk) != 16:
             raise HsmError("27", "PVK not double length")
-        if not (pvki.isdigit() and len(pvki) == 1 and pvv.isdigit() and len(pvv) == 4):
+        if not (digits(pvki) and len(pvki) == 1 and digits(pvv) and len(pvv) == 4):
             raise HsmError("15", "PVKI/PVV")
         return hmac.compare_digest(pin.visa_pvv(pvk, pvki, clear_pin, account12), pvv)
 

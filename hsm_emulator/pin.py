@@ -10,7 +10,7 @@ import secrets
 
 import psec
 
-from hsm_emulator.errors import HsmError
+from hsm_emulator.errors import HsmError, digits
 from hsm_emulator.primitives import des_encrypt
 
 FORMATS = {"01": "iso0", "03": "ibm3624", "05": "iso1", "34": "iso2", "47": "iso3", "48": "iso4"}
@@ -19,7 +19,7 @@ TDES_FORMATS = ("01", "03", "05", "34", "47")
 
 def account_number(pan: str) -> str:
     """The 12 rightmost PAN digits excluding the check digit; a 12-digit value is taken as already that."""
-    if not pan.isdigit() or len(pan) < 12:
+    if not digits(pan) or len(pan) < 12:
         raise HsmError("15", "account number must be at least 12 digits")
     return pan if len(pan) == 12 else pan[-13:-1]
 
@@ -29,7 +29,7 @@ def _pan_field(account12: str) -> bytes:
 
 
 def _check_pin(pin: str) -> str:
-    if not pin.isdigit():
+    if not digits(pin):
         raise HsmError("20", "PIN block does not contain valid values")
     if not 4 <= len(pin) <= 12:
         raise HsmError("24", "PIN length out of range")
@@ -70,7 +70,7 @@ def decode(block: bytes, fmt: str, account12: str = "") -> str:
     elif fmt == "03":
         text = block.hex().upper()
         pin = text.rstrip("F")
-        if not pin.isdigit() or not 4 <= len(pin) <= 12 or "F" in pin:
+        if not digits(pin) or not 4 <= len(pin) <= 12 or "F" in pin:
             raise HsmError("20", "PIN block does not contain valid values")
         return pin
     else:
@@ -82,7 +82,7 @@ def decode(block: bytes, fmt: str, account12: str = "") -> str:
         raise HsmError("24", "PIN length out of range")
     pin = text[2 : 2 + n]
     fill = text[2 + n :]
-    if not pin.isdigit():
+    if not digits(pin):
         raise HsmError("20", "PIN block does not contain valid values")
     if fmt in ("01", "34") and fill != "F" * len(fill):
         raise HsmError("20", "PIN block fill")

@@ -10,7 +10,7 @@ import string
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from hsm_emulator.errors import HsmError
+from hsm_emulator.errors import HsmError, digits
 
 if TYPE_CHECKING:  # pragma: no cover
     from hsm_emulator.hsm import Hsm
@@ -68,7 +68,7 @@ class Reader:
 
     def num(self, n: int) -> str:
         s = self.text(n)
-        if not s.isdigit():
+        if not digits(s):
             raise HsmError("15", "numeric field expected")
         return s
 

@@ -8,22 +8,22 @@ import psec
 
 from hsm_emulator import emv, pin
 from hsm_emulator.commands import Reader, command
-from hsm_emulator.errors import HsmError
+from hsm_emulator.errors import HsmError, digits
 from hsm_emulator.primitives import des_decrypt, des_encrypt
 
 
 def cvv_value(cvk: bytes, pan: str, expiry: str, service_code: str) -> str:
     if len(cvk) != 16:
         raise HsmError("27", "CVK not double length")
-    if not (pan.isdigit() and 1 <= len(pan) <= 19 and expiry.isdigit() and len(expiry) == 4
-            and service_code.isdigit() and len(service_code) == 3):
+    if not (digits(pan) and 1 <= len(pan) <= 19 and digits(expiry) and len(expiry) == 4
+            and digits(service_code) and len(service_code) == 3):
         raise HsmError("15", "PAN, expiry or service code")
     return psec.cvv.generate_cvv(cvk, pan, expiry, service_code)
 
 
 def _card_fields(r: Reader) -> tuple[str, str, str]:
     pan = r.until(";", 19)
-    if not pan.isdigit():
+    if not digits(pan):
         raise HsmError("15", "PAN")
     return pan, r.num(4), r.num(3)
 
@@ -51,7 +51,7 @@ def pin_under_lmk(hsm, clear_pin: str) -> str:
 def pin_from_lmk(hsm, text: str) -> str:
     clear = des_decrypt(hsm.lmk.pair(1), bytes.fromhex(text)).hex().upper()
     p = clear.rstrip("F")
-    if not p.isdigit() or not 4 <= len(p) <= 12:
+    if not digits(p) or not 4 <= len(p) <= 12:
         raise HsmError("14", "error in encrypted PIN")
     return p
 
@@ -63,10 +63,10 @@ def ba(hsm, r: Reader) -> str:
     end = r.end if end < 0 else end
     field = r.text(end - r.pos - 12)
     r.num(12)
-    digits = field.rstrip("F")
-    if not digits.isdigit() or not 4 <= len(digits) <= 12:
+    clear_pin = field.rstrip("F")
+    if not digits(clear_pin) or not 4 <= len(clear_pin) <= 12:
         raise HsmError("24", "clear PIN")
-    return pin_under_lmk(hsm, digits)
+    return pin_under_lmk(hsm, clear_pin)
 
 
 def _pvv_generate(hsm, r: Reader) -> str:
@@ -102,7 +102,7 @@ def kq(hsm, r: Reader) -> bytes:
         raise HsmError("05", "unrecognised scheme ID")
     imk = hsm.key(r.key(32, "UX"), "MK-AC")
     pan_psn = r.raw(8).hex().upper()
-    if not pan_psn.isdigit():
+    if not digits(pan_psn):
         raise HsmError("15", "PAN/PSN")
     atc, un = r.raw(2), r.raw(4)
     data = b""

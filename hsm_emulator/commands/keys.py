@@ -7,7 +7,7 @@ import secrets
 
 from hsm_emulator import dukpt
 from hsm_emulator.commands import Reader, command
-from hsm_emulator.errors import HsmError
+from hsm_emulator.errors import HsmError, digits
 from hsm_emulator.keys import decrypt_under_zmk, encrypt_under_zmk, tr31_unwrap, tr31_wrap
 from hsm_emulator.lmk import PAIR_CODES, check_parity, kcv_hex, key_type_code
 from hsm_emulator.primitives import has_odd_parity, odd_parity
@@ -63,7 +63,7 @@ def a6(hsm, r: Reader) -> str:
     if r.peek() == "R":
         r.raw(1)
         head = r.peek(5)  # version id + 4-digit block length from the TR-31 header
-        if len(head) < 5 or not head[1:].isdigit():
+        if len(head) < 5 or not digits(head[1:]):
             raise HsmError("83", "TR-31 header")
         clear = tr31_unwrap(zmk, r.text(int(head[1:])), key_type)
     else:
