@@ -28,6 +28,11 @@ def bench(args) -> int:
     from switch.bench.report import plot, text_report
     from switch.bench.runner import BenchOptions, run
 
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise CliError("--plot needs matplotlib: pip install 'acqsim[bench]'") from None
     if args.count < 1 or args.connections < 1 or args.processes < 1 or args.duration < 0:
         raise CliError("--count, --connections and --processes must be positive")
     if args.processes > 1 and not (args.db or "").startswith("postgres"):

@@ -1,0 +1,21 @@
+"""Issue 9: `acqsim bench --json` runs the baseline and the switch under one generator and reports the
+figures the issue names (a smoke run: the figures themselves are measured by hand, see docs/performance.md)."""
+
+import json
+import subprocess
+import sys
+
+
+def test_bench_reports_every_figure_and_a_clean_audit(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "switch.cli.main", "bench", "--count", "300", "--connections", "4",
+                          "--cards", "5", "--json"], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "ACQSIM_DATA_DIR": str(tmp_path)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    for key in ("tps", "p50_ms", "p95_ms", "p99_ms", "cpu_us_per_txn", "baseline_cpu_us_per_msg", "ratio", "audit_ok"):
+        assert key in report, key
+    assert report["audit_ok"] is True
+    assert report["report"]["switch"]["answered"] == 300 - 300 % 4  # every request answered
+    assert report["cpu_us_per_txn"] > report["baseline_cpu_us_per_msg"] > 0
+    codes = report["report"]["switch"]["codes"]
+    assert codes.get("purchase:00", 0) > 0 and any(k.startswith("decline:5") for k in codes)
