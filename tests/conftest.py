@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import uuid
 
 import pytest
 
@@ -56,6 +57,46 @@ def call_in_reactor(reactor):
         return result
 
     return call
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    from switch.store import open_database
+
+    engine = open_database(None, tmp_path)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_schema(request):
+    """A unique schema on ACQSIM_TEST_PG_URL (skipped, saying so, when unset), dropped afterwards."""
+    from sqlalchemy import text
+
+    from switch.store import open_database
+
+    url = os.environ.get("ACQSIM_TEST_PG_URL")
+    if not url:
+        pytest.skip("ACQSIM_TEST_PG_URL is not set: PostgreSQL tests skipped")
+    schema = f"t_{request.path.parent.name}_{uuid.uuid4().hex[:12]}"
+    yield schema
+    engine = open_database(url, migrate=False)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    """The same test on a fresh SQLite file and on PostgreSQL in its own schema."""
+    from switch.store import open_database
+
+    if request.param == "sqlite":
+        eng = open_database(None, tmp_path)
+    else:
+        eng = open_database(os.environ["ACQSIM_TEST_PG_URL"], schema=request.getfixturevalue("pg_schema"))
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture
