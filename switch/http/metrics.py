@@ -218,6 +218,9 @@ class _TimedHsm:
                     command = bytes(args[0][:2]).decode("ascii", "replace")  # host command code
                 registry.observe_hsm(command, time.perf_counter() - start)
 
+        # Kept on the proxy: __getattr__ runs only for names not found, so the wrapper is built once per
+        # method instead of once per call on the authorisation hot path.
+        self.__dict__[name] = timed
         return timed
 
 
