@@ -11,7 +11,9 @@ CVV, ISO 9797 MACs, TR-31, EMV session keys) run unchanged and silently.
 from __future__ import annotations
 
 import functools
+import threading
 import types
+from typing import Any
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES as _DecrepitTripleDES
 from cryptography.hazmat.primitives import cmac as _cmac
@@ -45,13 +47,29 @@ def _aes_ecb_cipher(key: bytes) -> Cipher:
     return Cipher(algorithms.AES(key), modes.ECB())
 
 
+_contexts = threading.local()
+
+
+def _ecb(kind: str, key: bytes, build) -> Any:
+    """A per-thread ECB context for this key and direction. ECB keeps no state between blocks, so one
+    context serves every call; setting one up costs ~3 us, reusing it ~0.4 us (OpenSSL contexts are not
+    shared between threads, hence thread-local)."""
+    cache = getattr(_contexts, "cache", None)
+    if cache is None or len(cache) > 4096:
+        cache = _contexts.cache = {}
+    ctx = cache.get((kind, key))
+    if ctx is None:
+        ctx = cache[(kind, key)] = build(key)
+    return ctx
+
+
 def des_encrypt(key: bytes, data: bytes) -> bytes:
     """(T)DES ECB encryption; data must be a multiple of 8 bytes."""
-    return _ecb_cipher(key).encryptor().update(data)
+    return _ecb("de", key, lambda k: _ecb_cipher(k).encryptor()).update(data)
 
 
 def des_decrypt(key: bytes, data: bytes) -> bytes:
-    return _ecb_cipher(key).decryptor().update(data)
+    return _ecb("dd", key, lambda k: _ecb_cipher(k).decryptor()).update(data)
 
 
 def des_cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
@@ -63,11 +81,11 @@ def des_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
 
 
 def aes_encrypt(key: bytes, data: bytes) -> bytes:
-    return _aes_ecb_cipher(key).encryptor().update(data)
+    return _ecb("ae", key, lambda k: _aes_ecb_cipher(k).encryptor()).update(data)
 
 
 def aes_decrypt(key: bytes, data: bytes) -> bytes:
-    return _aes_ecb_cipher(key).decryptor().update(data)
+    return _ecb("ad", key, lambda k: _aes_ecb_cipher(k).decryptor()).update(data)
 
 
 def aes_cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
