@@ -144,6 +144,20 @@ def install_shim() -> None:
 
     for mod in (psec.des, psec.mac, pyemv.mac, pyemv.tools):
         mod._algorithms = _SHIM  # type: ignore[attr-defined]
+    # Their ECB helpers build a cipher context per block; ours reuse one per key (same results, checked by
+    # the published vectors in tests/hsm). Callers reach them through the module, so this takes effect.
+    psec.des.encrypt_tdes_ecb = _checked(des_encrypt)  # type: ignore[assignment]
+    psec.des.decrypt_tdes_ecb = _checked(des_decrypt)  # type: ignore[assignment]
+    pyemv.tools.encrypt_tdes_ecb = _checked(des_encrypt)  # type: ignore[assignment]
+
+
+def _checked(fn):
+    def ecb(key: bytes, data: bytes) -> bytes:
+        if len(data) < 8 or len(data) % 8:
+            raise ValueError(f"Data length ({len(data)}) must be multiple of DES block size 8.")
+        return fn(bytes(key), bytes(data))
+
+    return ecb
 
 
 install_shim()
