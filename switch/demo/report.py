@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 
 def money(minor: int | None, exponent: int = 2) -> str:
@@ -21,31 +22,40 @@ def progress(i: int, total: int, row: dict) -> None:
     sys.stderr.flush()
 
 
-def transactions_table(rows: list[dict]) -> str:
-    head = f"{'tid':<8} {'operation':<11} {'card':<17} {'entry':<11} {'amount':>9} {'rrn':<12} {'auth':<6} " \
-           f"{'outcome':<8} {'expected':<8} ok"
+# A column: (title, width, ">" to right-align, value of a row as text).
+Column = tuple[str, int, str, Callable[[dict], object]]
+
+
+def _table(columns: list[Column], rows: list[dict]) -> str:
+    head = " ".join(f"{title:{align}{width}}" for title, width, align, _ in columns).rstrip()
     lines = [head, "-" * len(head)]
-    for r in rows:
-        lines.append(f"{r['tid']:<8} {r['op']:<11} {r['pan']:<17} {r['entry']:<11} "
-                     f"{money(r['amount']) if r['amount'] else '':>9} {r.get('rrn') or '':<12} "
-                     f"{r.get('approval_code') or '':<6} {r['outcome']:<8} {r['expected']:<8} "
-                     f"{'yes' if r['ok'] else 'NO'}")
+    for row in rows:
+        lines.append(" ".join(f"{str(get(row))[:width]:{align}{width}}" for _, width, align, get in columns).rstrip())
     return "\n".join(lines)
+
+
+def transactions_table(rows: list[dict]) -> str:
+    return _table([
+        ("tid", 8, "<", lambda r: r["tid"]), ("operation", 11, "<", lambda r: r["op"]),
+        ("card", 17, "<", lambda r: r["pan"]), ("entry", 11, "<", lambda r: r["entry"]),
+        ("amount", 9, ">", lambda r: money(r["amount"]) if r["amount"] else ""),
+        ("rrn", 12, "<", lambda r: r.get("rrn") or ""), ("auth", 6, "<", lambda r: r.get("approval_code") or ""),
+        ("outcome", 8, "<", lambda r: r["outcome"]), ("expected", 8, "<", lambda r: r["expected"]),
+        ("ok", 3, "<", lambda r: "yes" if r["ok"] else "NO"),
+    ], rows)
 
 
 def wallets_table(wallets: list[dict]) -> str:
-    head = f"{'mid':<15} {'merchant':<28} {'cur':<3} {'available':>12} {'unsettled':>12} {'receivable':>12}"
-    lines = [head, "-" * len(head)]
-    for w in wallets:
-        lines.append(f"{w['mid']:<15} {w['name'][:28]:<28} {w['currency']:<3} {money(w['available']):>12} "
-                     f"{money(w['unsettled']):>12} {money(w['receivable']):>12}")
-    return "\n".join(lines)
+    return _table([
+        ("mid", 15, "<", lambda w: w["mid"]), ("merchant", 28, "<", lambda w: w["name"]),
+        ("cur", 3, "<", lambda w: w["currency"]), ("available", 12, ">", lambda w: money(w["available"])),
+        ("unsettled", 12, ">", lambda w: money(w["unsettled"])), ("receivable", 12, ">", lambda w: money(w["receivable"])),
+    ], wallets)
 
 
 def payouts_table(payouts: list[dict]) -> str:
-    head = f"{'payout':<36} {'mid':<15} {'cur':<3} {'amount':>12} {'due':<10} {'status':<8}"
-    lines = [head, "-" * len(head)]
-    for p in payouts:
-        lines.append(f"{str(p.get('id')):<36} {p.get('mid', ''):<15} {p.get('currency', ''):<3} "
-                     f"{money(p.get('amount')):>12} {str(p.get('due_on') or ''):<10} {str(p.get('status')):<8}")
-    return "\n".join(lines)
+    return _table([
+        ("payout", 36, "<", lambda p: p.get("id")), ("mid", 15, "<", lambda p: p.get("mid", "")),
+        ("cur", 3, "<", lambda p: p.get("currency", "")), ("amount", 12, ">", lambda p: money(p.get("amount"))),
+        ("due", 10, "<", lambda p: p.get("due_on") or ""), ("status", 8, "<", lambda p: p.get("status")),
+    ], payouts)
