@@ -83,6 +83,7 @@ def serve(args) -> int:
                                   tokens=args.tokens, approve_all=args.approve_all), reactor)
     switch = running.switch
     for cfg in configs:
+        cfg.trace = cfg.trace or args.trace
         try:
             host, port = switch.listen(reactor, cfg)
         except ConfigError as exc:

@@ -48,7 +48,8 @@ class Switch:
         """Start one listener; returns the bound (host, port) (port 0 picks a free one)."""
         raise_fd_limit()
         factory = IsoServerFactory(cfg.name, load_dialect(cfg.dialect), cfg.framing_obj(), self.router,
-                                   idle_timeout=cfg.idle_timeout or None, frame_timeout=cfg.frame_timeout or None)
+                                   idle_timeout=cfg.idle_timeout or None, frame_timeout=cfg.frame_timeout or None,
+                                   trace=cfg.trace)
         factory.on_answer = self._on_answer
         if cfg.rules:
             factory.rules = _load_rules(cfg.rules)

@@ -36,6 +36,7 @@ class ListenerConfig:
     tls_ca: str | None = None  # verify client certificates against this CA
     tls_client_auth: bool = False  # mutual TLS: a client certificate is required
     allowed: list[str] | None = None  # peer networks allowed to connect (None: any)
+    trace: bool = False  # log a masked dump of every request (DEBUG)
 
     def tls_options(self):
         if not self.tls_cert:

@@ -91,3 +91,17 @@ def test_unreadable_frame_closes_only_that_connection(start_switch):
     bystander.send(REQUEST)
     assert bystander.receive()["39"] == "00"
     assert switch.factories[0].stats.unreadable == 1
+
+
+def test_trace_logs_a_masked_dump(start_switch, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="acqsim.switch")
+    _, port = start_switch(trace=True)
+    client = WireClient(port)
+    client.send({**REQUEST, "35": "4761739001010010=28122011234567890"})
+    assert client.receive()["39"] == "00"
+    text = caplog.text
+    assert "476173******0010" in text and "Primary Account Number" in text
+    for secret in ("4761739001010010", "0123456789ABCDEF", "28122011234567890", "AABBCCDDEEFF0011"):
+        assert secret not in text
