@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from hsm_emulator import dukpt, emv, pin
+from hsm_emulator.cardcrypto import IccKeyCache, cvv_value
 from hsm_emulator.errors import HsmError, digits
 from hsm_emulator.lmk import Lmk, check_parity, kcv_hex, key_type_code
 from hsm_emulator.mac import cmac, iso9797_mac
@@ -42,6 +43,8 @@ class Hsm:
         self.lmk = lmk if isinstance(lmk, Lmk) else Lmk.from_file(lmk)
         self.firmware = firmware
         self.audit: deque[AuditRecord] = deque(maxlen=audit_size)
+        # Derived ICC master keys (clear, in this object only): one derivation per card, not per ARQC.
+        self.icc_keys = IccKeyCache()
 
     # ----------------------------------------------------------------------------------- host commands
     def execute(self, command: bytes, caller: str = "in-process") -> bytes:
@@ -285,15 +288,11 @@ class Hsm:
                                  check_length).ljust(12, "F")
 
     def generate_cvv(self, *, cvk: str, pan: str, expiry_yymm: str, service_code: str) -> str:
-        from hsm_emulator.commands.cards import cvv_value
-
         return cvv_value(self.key(cvk, "CVK"), pan, expiry_yymm, service_code)
 
     def verify_cvv(self, *, cvk: str, pan: str, expiry_yymm: str, service_code: str, cvv: str) -> str:
         """CY: '00' when the CVV/CVV2/iCVV (service code 000/999 by convention) matches, '01' when not."""
         def run() -> str:
-            from hsm_emulator.commands.cards import cvv_value
-
             want = cvv_value(self.key(cvk, "CVK"), pan, expiry_yymm, service_code)
             return "00" if hmac.compare_digest(want, cvv) else "01"
         return self._guard("CY", run)
@@ -310,7 +309,8 @@ class Hsm:
                 arc_b = bytes.fromhex(arc) if arc is not None else None
             except ValueError:
                 raise HsmError("15", "hex field expected") from None
-            ok, arpc = emv.verify_arqc(scheme, imk, pan, psn, args[0], args[1], args[2], args[3], arc_b)
+            ok, arpc = emv.verify_arqc(scheme, imk, pan, psn, args[0], args[1], args[2], args[3], arc_b,
+                                       icc_keys=self.icc_keys)
             if arpc is not None:
                 result.append(arpc.hex().upper())
             return "00" if ok else "01"

@@ -72,6 +72,31 @@ def des_decrypt(key: bytes, data: bytes) -> bytes:
     return _ecb("dd", key, lambda k: _ecb_cipher(k).decryptor()).update(data)
 
 
+class _Chain:
+    """A reusable CBC encryptor and the last block it produced (its next IV), as an int for cheap XOR."""
+
+    __slots__ = ("update", "last")
+
+    def __init__(self, key: bytes) -> None:
+        self.update = Cipher(TripleDES(key), modes.CBC(bytes(8))).encryptor().update
+        self.last = 0
+
+
+def des_cbc_last_block(key: bytes, data: bytes) -> bytes:
+    """Last block of zero-IV (T)DES CBC encryption of `data` (whole blocks): the CBC-MAC chaining value.
+
+    A CBC context carries on from its previous output, so XORing that output into the first block restarts
+    the chain from a zero IV; one context per key and thread then serves every call (~3 us saved a call).
+    """
+    if not data or len(data) % 8:
+        raise ValueError("CBC-MAC data must be whole 8-byte blocks")  # a partial block would desync the chain
+    chain = _ecb("cm", key, _Chain)
+    first = (int.from_bytes(data[:8], "big") ^ chain.last).to_bytes(8, "big")
+    last = chain.update(first + data[8:])[-8:]
+    chain.last = int.from_bytes(last, "big")
+    return last
+
+
 def des_cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     return Cipher(TripleDES(key), modes.CBC(iv)).encryptor().update(data)
 
@@ -113,9 +138,12 @@ def xor(a: bytes, b: bytes) -> bytes:
     return bytes(x ^ y for x, y in zip(a, b, strict=True))
 
 
+_ODD = bytes((b & 0xFE) | ((bin(b & 0xFE).count("1") + 1) % 2) for b in range(256))  # byte -> odd-parity byte
+
+
 def odd_parity(key: bytes) -> bytes:
-    """Set each byte's low bit so the byte has odd parity (DES key convention)."""
-    return bytes((b & 0xFE) | ((bin(b & 0xFE).count("1") + 1) % 2) for b in key)
+    """Set each byte's low bit so the byte has odd parity (DES key convention); one table lookup per byte."""
+    return bytes(key).translate(_ODD)
 
 
 _PARITY = bytes(bin(b).count("1") % 2 for b in range(256))  # 1 where the byte has odd parity

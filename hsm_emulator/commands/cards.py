@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import hmac
 
-import psec
-
 from hsm_emulator import emv, pin
+from hsm_emulator.cardcrypto import cvv_value
 from hsm_emulator.commands import Reader, command
 from hsm_emulator.errors import HsmError, digits
 from hsm_emulator.primitives import des_decrypt, des_encrypt
-
-
-def cvv_value(cvk: bytes, pan: str, expiry: str, service_code: str) -> str:
-    if len(cvk) != 16:
-        raise HsmError("27", "CVK not double length")
-    if not (digits(pan) and 1 <= len(pan) <= 19 and digits(expiry) and len(expiry) == 4
-            and digits(service_code) and len(service_code) == 3):
-        raise HsmError("15", "PAN, expiry or service code")
-    return psec.cvv.generate_cvv(cvk, pan, expiry, service_code)
 
 
 def _card_fields(r: Reader) -> tuple[str, str, str]:
@@ -119,8 +109,9 @@ def kq(hsm, r: Reader) -> bytes:
     arc = r.raw(2) if mode in "12" else None
     scheme = emv.SCHEMES[scheme_id]
     if mode == "2":
-        return emv.generate_arpc(scheme, imk, pan_psn[:-2], pan_psn[-2:], atc, un, arqc, arc)
-    ok, arpc = emv.verify_arqc(scheme, imk, pan_psn[:-2], pan_psn[-2:], atc, un, data, arqc, arc, host_padded=True)
+        return emv.generate_arpc(scheme, imk, pan_psn[:-2], pan_psn[-2:], atc, un, arqc, arc, hsm.icc_keys)
+    ok, arpc = emv.verify_arqc(scheme, imk, pan_psn[:-2], pan_psn[-2:], atc, un, data, arqc, arc, host_padded=True,
+                               icc_keys=hsm.icc_keys)
     if not ok:
         return ("01", b"")
     return arpc or b""
