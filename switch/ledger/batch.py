@@ -7,6 +7,7 @@ writes back what changed; so the rules below are the whole semantics and run at 
 from __future__ import annotations
 
 from dataclasses import replace
+from operator import attrgetter
 
 from switch.ledger.types import (
     AMOUNT_MAX,
@@ -24,6 +25,7 @@ _LINKED, _PENDING, _POST, _VOID = int(F.LINKED), int(F.PENDING), int(F.POST_PEND
 _BAL_DR, _BAL_CR = int(F.BALANCING_DEBIT), int(F.BALANCING_CREDIT)
 _DMNEC, _CMNED = 2, 4  # AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS, CREDITS_MUST_NOT_EXCEED_DEBITS
 _NS = 1_000_000_000
+_transfer_fields = attrgetter(*Transfer.__slots__)  # a Transfer as a tuple, in field order (in C)
 
 
 class PendingState:
@@ -185,7 +187,8 @@ class Batch:
             return R.EXCEEDS_DEBITS
         self._touch(dr)
         self._touch(cr)
-        stored = replace(t, amount=amount)
+        stored = Transfer(*_transfer_fields(t))  # the caller's object stays as given (replace() is slow)
+        stored.amount = amount
         if flags & _PENDING:
             dr.debits_pending += amount
             cr.credits_pending += amount

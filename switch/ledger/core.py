@@ -28,6 +28,7 @@ from switch.ledger.types import (
 Hook = Callable[[Connection, list, dict], None]
 _CHUNK = 900  # bound parameters per IN (...) list: below every SQLite build's limit
 _SWEEP = 500  # overdue holds released per batch
+_SWEEP_EVERY_NS = 1_000_000_000  # bookings look for overdue holds at most this often
 _RETRIES = 20
 _ACCT_COLS = ("id", "ledger", "code", "flags", "user_data_64", "user_data_32", "debits_pending",
               "debits_posted", "credits_pending", "credits_posted", "timestamp")
@@ -48,6 +49,7 @@ class Ledger:
         use_group = engine.dialect.name == "sqlite" if group_commit is None else group_commit
         self._group = GroupCommitter(engine) if use_group else None
         self._last_ts = 0
+        self._swept_at = 0  # ledger time of the last overdue-hold sweep
         self._ts_lock = threading.Lock()
         self._raw = unit.raw_sql(engine)
 
@@ -93,12 +95,15 @@ class Ledger:
         return None if status is None else PendingStatus(status)
 
     # -- transfers ------------------------------------------------------------------------------------
-    def create_transfers(self, transfers: Sequence[Transfer], hook: Hook | None = None) -> list:
+    def create_transfers(self, transfers: Sequence[Transfer], hook: Hook | None = None, *,
+                         nested: bool = True) -> list:
         """Book a batch in one database transaction; one CreateTransferResult per transfer, in order.
 
         `hook(conn, results, booked)` runs inside the same transaction after the batch is written
         (`booked`: id -> Transfer as stored, with the amounts actually booked); callers store their own rows
         atomically with the booking. An exception from it rolls everything back and propagates.
+        `nested=False` (a caller whose hook never raises to be caught): inside a request's job on SQLite the
+        batch runs without a savepoint of its own, as part of the job (whose savepoint undoes it on error).
         """
         def work(conn: Connection) -> list:
             batch = self._load(conn, transfers)
@@ -108,6 +113,10 @@ class Ledger:
             if hook is not None:
                 hook(conn, results, batch.new)
             return results
+        if not nested and not self._pg:
+            conn = unit.current(self.engine)
+            if conn is not None:  # one writer holding the write lock: no race to retry, no savepoint needed
+                return work(conn)
         return self._retry(lambda: self._transaction(work))
 
     def expire_pending(self) -> int:
@@ -115,7 +124,7 @@ class Ledger:
         total = 0
         while True:
             def work(conn: Connection) -> int:
-                batch = self._load(conn, ())
+                batch = self._load(conn, (), sweep=True)
                 batch.expire_overdue()
                 self._write(conn, batch)
                 return batch.expired
@@ -158,11 +167,15 @@ class Ledger:
             time.sleep(0.001 * (n + 1))
         raise AssertionError("unreachable")
 
-    def _load(self, conn: Connection, transfers: Sequence[Transfer]) -> Batch:
+    def _load(self, conn: Connection, transfers: Sequence[Transfer], sweep: bool = False) -> Batch:
         now = self._now()
         pend_ids = {t.pending_id for t in transfers if t.flags & _POST_VOID and t.pending_id}
-        overdue = {r[0] for r in self._raw.rows(_OVERDUE, (int(PendingStatus.PENDING), now), conn)}
-        pend_ids |= overdue
+        if sweep or not 0 <= now - self._swept_at < _SWEEP_EVERY_NS:
+            # Overdue holds are released by the bookings that pass by, at most once a second of the
+            # ledger's clock (a hold a batch posts or voids is always checked: it is loaded above).
+            overdue = {r[0] for r in self._raw.rows(_OVERDUE, (int(PendingStatus.PENDING), now), conn)}
+            pend_ids |= overdue
+            self._swept_at = now if len(overdue) < _SWEEP else 0
         existing = self._select_transfers(conn, {t.id for t in transfers} | pend_ids)
         acct_ids = {t.debit_account_id for t in transfers} | {t.credit_account_id for t in transfers}
         for pid in pend_ids:

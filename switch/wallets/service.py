@@ -206,7 +206,10 @@ class WalletsCore:
             box["outcome"] = _outcome_from(full)
 
         try:
-            self.ledger.create_transfers(transfers if status is None else [], hook=hook)
+            # Only a guard, an on_ok hook or the recheck can raise for us to catch and retry: without them
+            # the booking can be a plain part of the request's job (no savepoint of its own on SQLite).
+            self.ledger.create_transfers(transfers if status is None else [], hook=hook,
+                                         nested=recheck or guard is not None or on_ok is not None)
         except _Stored:
             return _check_duplicate(self.stored(key), kind, row.get("amount", 0))
         if box["outcome"].status == NO_ACCOUNT:
@@ -267,7 +270,8 @@ def _row(key: str, kind: str, row: dict, values: dict, now: int, detail: str) ->
 
 
 def _outcome_from(full: dict) -> Outcome:
-    detail = json.loads(full["detail"] or "{}")
+    text = full["detail"]
+    detail = json.loads(text) if text and text != "{}" else {}  # most events carry no detail
     return Outcome(full["outcome"], full["key"], full["kind"], full["amount"], full["fee"],
                    detail=str(detail.get("note") or detail.get("ledger_result") or ""))
 
