@@ -1,4 +1,5 @@
-"""hsm_emulator.cardcrypto (the fast EMV/CVV path) against pyemv and psec on random keys, PANs and data."""
+"""The fast card-check paths (cardcrypto: EMV, CVV; pin: PVV, PIN block XOR) against pyemv and psec on
+random keys, PANs and data."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import psec
 import pytest
 from pyemv import ac, kd, mac
 
-from hsm_emulator import Hsm, cardcrypto, emv
+from hsm_emulator import Hsm, cardcrypto, emv, pin
 from hsm_emulator.primitives import odd_parity
 
 RNG = random.Random(9)
@@ -122,3 +123,24 @@ def test_bad_pan_and_lengths_keep_their_errors():
     assert hsm.verify_arqc(pan="47617390010100XX", arqc=arqc, arc="3030", **common) == ("15", None)
     assert hsm.verify_arqc(pan="4761739001010010", arqc=arqc, arc="30", **common) == ("15", None)
     assert hsm.verify_arqc(pan="4761739001010010", arqc=arqc[:-2], arc="3030", **common) == ("01", None)
+
+
+def test_visa_pvv_matches_psec():
+    # This key's TSP encryption (E9CCAEAFEABFFFDA) has one decimal digit: the PVV takes three letters as digits.
+    cases = [(bytes.fromhex("96442C2021DC8A0DD96F47903495CB6C"), "1", "1234", "400000123456")]
+    cases += [(_bytes(RNG.choice([8, 16, 24])), _digits(1), _digits(RNG.randint(4, 12)), _digits(12))
+              for _ in range(ROUNDS * 5)]
+    for pvk, pvki, clear, acct in cases:
+        assert pin.visa_pvv(pvk, pvki, clear, acct) == psec.pin.generate_visa_pvv(pvk, pvki, clear[:4], acct[-11:] + "0")
+    assert pin.visa_pvv(*cases[0]) == "9422"
+    with pytest.raises(ValueError):
+        pin.visa_pvv(cases[0][0], "1", "12", "400000123456")  # malformed input still gets psec's error
+
+
+def test_format_0_blocks_round_trip_with_the_pan():
+    for _ in range(ROUNDS):
+        acct, clear = _digits(12), _digits(RNG.randint(4, 12))
+        field = bytes.fromhex(f"0{len(clear):X}{clear}".ljust(16, "F"))
+        block = pin.encode(clear, "01", acct)
+        assert block == bytes(a ^ b for a, b in zip(field, bytes.fromhex("0000" + acct), strict=True))
+        assert pin.decode(block, "01", acct) == clear
