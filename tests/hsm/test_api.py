@@ -2,7 +2,7 @@
 
 import pytest
 
-from hsm_emulator import Hsm, HsmError, pin
+from hsm_emulator import AuditRecord, Hsm, HsmError, pin
 from hsm_emulator.emv import generate_arqc
 from hsm_emulator.primitives import des_encrypt
 
@@ -127,6 +127,14 @@ def test_typed_methods_are_audited_without_secrets(hsm, keys):
     assert rec.code == "CY" and rec.error == "00" and rec.caller == "in-process"
     assert rec._fields == ("time", "code", "error", "duration_us", "caller")
     assert "4123456789012345" not in repr(rec)
+    assert isinstance(rec, AuditRecord) and isinstance(rec.duration_us, int)
+
+
+def test_audit_ring_off_records_nothing():
+    hsm = Hsm(audit_size=0)
+    cvk = hsm.import_clear_key("0123456789ABCDEFFEDCBA9876543210", "CVK")[0]
+    assert hsm.verify_cvv(cvk=cvk, pan="4123456789012345", expiry_yymm="8701", service_code="101", cvv="561") == "00"
+    assert len(hsm.audit) == 0
 
 
 def test_bad_key_type():
