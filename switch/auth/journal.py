@@ -8,6 +8,8 @@ digest is an HMAC under the card data key, so it cannot be brute-forced back to 
 from __future__ import annotations
 
 import json
+import sys
+from array import array
 from datetime import timedelta
 from typing import Any
 
@@ -22,19 +24,48 @@ from switch.ledger import unit
 
 STAN_REUSE_WINDOW = timedelta(hours=24)  # a terminal's STAN wraps; older rows do not count as duplicates
 
+# The digest's length words: 4 bytes little-endian on every machine (processes sharing one database agree).
+_LENGTH = "I" if array("I").itemsize == 4 else "L"
+_SWAP = sys.byteorder == "big"
 
 _DUPLICATES = ("SELECT f7, digest, response FROM auth_requests WHERE tid = ? AND stan = ? AND mti_class = ?"
                " AND created_at >= ?")
 _LOG_COLUMNS = tuple(c.name for c in auth_log.columns)
 _RECORD_COLUMNS = ("tid", "stan", "mti_class", "f7", "digest", "response", "card_id", "mid", "proc", "amount",
                    "currency", "rc", "txn_ref", "state", "reversed_amount", "created_at")
+# json.dumps with default arguments, without its per-call checks: the same text as before.
+_encode_json = json.JSONEncoder().encode
 _RECORD = (f"INSERT INTO auth_requests ({', '.join(_RECORD_COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(_RECORD_COLUMNS))})")
 
 
 def request_digest(vault: PanVault, request: dict[str, str]) -> str:
+    """Keyed digest of the request's content, the same for a repeat (0201, 0421) as for the original.
+
+    The content is encoded as the lengths of every key and value (fixed-width little-endian integers),
+    then the keys and the values themselves, in key order: an injective encoding, so two different
+    requests never share it, at half the cost of sorted JSON. Rows written before this format (v2) hold
+    the JSON form's digest, which `check_duplicate` still recognises (`legacy_digest`).
+    """
+    doc = dict(request)
+    doc["t"] = mti_class(request.get("t", ""))
+    keys = sorted(doc)
+    values = [doc[k] for k in keys]
+    try:
+        lengths = array(_LENGTH, map(len, keys + values))
+        text = "".join(keys) + "".join(values)
+    except TypeError:  # a value that is not text (not from the codec): the JSON form tells 5 from "5"
+        return vault.request_digest(json.dumps(doc, sort_keys=True).encode())
+    if _SWAP:
+        lengths.byteswap()
+    return vault.request_digest(lengths.tobytes() + text.encode("utf-8", "surrogatepass"))
+
+
+def legacy_digest(vault: PanVault, request: dict[str, str]) -> str:
+    """The digest rows written before v2 hold (HMAC of the sorted JSON): needed only within the 24 h STAN
+    window after an upgrade, to give a repeat of an older request its stored answer rather than 94."""
     doc = {k: v for k, v in request.items() if k != "t"}
-    doc["t"] = mti_class(request.get("t", ""))  # a repeat (0201, 0421) is the same request
+    doc["t"] = mti_class(request.get("t", ""))
     return vault.keyed_digest(json.dumps(doc, sort_keys=True).encode())
 
 
@@ -62,24 +93,21 @@ class Journal:
         ctx.digest = request_digest(self.vault, ctx.request)
         since = ctx.now - STAN_REUSE_WINDOW
         rows = self._raw.rows(_DUPLICATES, (ctx.tid, ctx.stan, ctx.mti, self._ts(since)))
+        if not rows:
+            return None
         for _f7, digest, response in rows:
             if digest == ctx.digest:
                 return "same", json.loads(response)
-        if rows:
-            return "conflict", {}
-        return None
+        legacy = legacy_digest(self.vault, ctx.request)  # a row from before v2 (rare: 24 h after upgrade)
+        for _f7, digest, response in rows:
+            if digest == legacy:
+                return "same", json.loads(response)
+        return "conflict", {}
 
     def record(self, ctx: AuthContext, response: dict[str, str]) -> dict[str, str]:
         """Store the answer; if another process answered the same request first, return its answer."""
-        values = dict(
-            tid=ctx.tid, stan=ctx.stan, mti_class=ctx.mti, f7=ctx.request.get("7", ""), digest=ctx.digest,
-            response=json.dumps(response), card_id=ctx.card.card_id if ctx.card else None,
-            mid=ctx.terminal.mid if ctx.terminal else None, proc=ctx.proc, amount=max(ctx.amount, 0),
-            currency=ctx.request.get("49") or (ctx.terminal.currency if ctx.terminal else None),
-            rc=response.get("39"), txn_ref=ctx.txn_ref, state=ctx.state or ("approved" if response.get("39") == "00"
-                                                                           else "declined"),
-            reversed_amount=0, created_at=ctx.now)
-        row = tuple(values[c] for c in _RECORD_COLUMNS[:-1]) + (self._ts(ctx.now),)
+        f7 = ctx.request.get("7", "")
+        row = self._row(ctx, response, f7)
         for _attempt in range(3):
             try:
                 with unit.begin(self.engine) as conn:
@@ -89,13 +117,21 @@ class Journal:
                 return response
             except self._integrity:
                 with unit.read(self.engine) as conn:
-                    row = conn.execute(select(auth_log.c.response).where(and_(
+                    found = conn.execute(select(auth_log.c.response).where(and_(
                         auth_log.c.tid == ctx.tid, auth_log.c.stan == ctx.stan, auth_log.c.mti_class == ctx.mti,
-                        auth_log.c.f7 == values["f7"]))).first()
-                if row is not None:  # another process answered this very request first: its answer stands
-                    return json.loads(row.response)
+                        auth_log.c.f7 == f7))).first()
+                if found is not None:  # another process answered this very request first: its answer stands
+                    return json.loads(found.response)
                 # else another process created the same first limit-counter row: the retry updates it
         return response
+
+    def _row(self, ctx: AuthContext, response: dict[str, str], f7: str) -> tuple:
+        """The auth_requests row, in _RECORD_COLUMNS order (a tuple straight away: no dict per request)."""
+        term, rc = ctx.terminal, response.get("39")
+        return (ctx.tid, ctx.stan, ctx.mti, f7, ctx.digest, _encode_json(response),
+                ctx.card.card_id if ctx.card else None, term.mid if term else None, ctx.proc, max(ctx.amount, 0),
+                ctx.request.get("49") or (term.currency if term else None), rc, ctx.txn_ref,
+                ctx.state or ("approved" if rc == "00" else "declined"), 0, self._ts(ctx.now))
 
     def find_original(self, tid: str, f90: str, mti_classes: tuple[str, ...]) -> dict[str, Any] | None:
         o = parse_f90(f90)

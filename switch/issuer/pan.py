@@ -20,6 +20,8 @@ from switch.wire.pan import luhn_ok as _luhn_ok
 
 __all__ = ["PanVault", "luhn_digit", "luhn_ok", "mask_pan"]
 
+REQUEST_DIGEST_PREFIX = b"acqsim request digest v2\x00"
+
 
 def luhn_ok(pan: str) -> bool:
     """A card number: 12 to 19 digits whose last is the Luhn check digit."""
@@ -34,6 +36,10 @@ class PanVault:
             raise ValueError("card data key must be 16, 24 or 32 bytes")
         self._enc = AESGCM(self._derive(data_key, b"acqsim pan encryption"))
         self._mac_key = self._derive(data_key, b"acqsim pan lookup hash")
+        # Keyed once, copied per call: HMAC's key schedule (two hash blocks) is most of a short message's
+        # cost. The request digest's prefix separates it from the PAN lookup hash under the same key.
+        self._lookup_mac = hmac.new(self._mac_key, digestmod=hashlib.sha256)
+        self._request_mac = hmac.new(self._mac_key, REQUEST_DIGEST_PREFIX, hashlib.sha256)
 
     @classmethod
     def from_hex(cls, key_hex: str) -> PanVault:
@@ -44,10 +50,19 @@ class PanVault:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key)
 
     def lookup_hash(self, pan: str) -> str:
-        return hmac.new(self._mac_key, pan.encode(), hashlib.sha256).hexdigest()
+        mac = self._lookup_mac.copy()
+        mac.update(pan.encode())
+        return mac.hexdigest()
+
+    def request_digest(self, data: bytes) -> str:
+        """Keyed digest of a request's canonical content (duplicate detection): never a plain hash of card
+        data, so a stored digest cannot be brute-forced back to the PAN it covers."""
+        mac = self._request_mac.copy()
+        mac.update(data)
+        return mac.hexdigest()
 
     def keyed_digest(self, data: bytes) -> str:
-        """Keyed digest of arbitrary request content (duplicate detection) - never a plain hash of card data."""
+        """Keyed digest of arbitrary content (the journal's digest before v2, still read for old rows)."""
         return hmac.new(self._mac_key, data, hashlib.sha256).hexdigest()
 
     def encrypt(self, pan: str) -> str:
