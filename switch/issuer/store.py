@@ -8,8 +8,8 @@ on one PostgreSQL never lose an increment.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -85,13 +85,13 @@ class IssuerStore:
         cache = self._cards
         if key in cache:
             card = cache[key]
-            return replace(card, pan=pan) if card is not None else None
+            return _with_pan(card, pan) if card is not None else None
         with unit.read(self.engine) as conn:
             row = conn.execute(select(t.cards).where(t.cards.c.pan_hash == key)).first()
         card = Card.from_row(row, "") if row else None
         if self._generation is not None and self._cards is cache:  # not dropped meanwhile (a change)
             cache[key] = card
-        return replace(card, pan=pan) if card is not None else None
+        return _with_pan(card, pan) if card is not None else None
 
     def card_by_id(self, card_id: int) -> Card | None:
         rows = self._raw.rows(_SELECT_CARD_BY_ID, (card_id,))
@@ -191,8 +191,7 @@ class IssuerStore:
     def usage(self, card_id: int, category: str, periods: list[str]) -> dict[str, tuple[int, int]]:
         if not periods:
             return {}
-        sql = _USAGE_SELECT + " AND period IN (" + ", ".join("?" * len(periods)) + ")"
-        rows = self._raw.rows(sql, (card_id, category, *periods))
+        rows = self._raw.rows(_usage_in(_USAGE_SELECT, len(periods)), (card_id, category, *periods))
         return {p: (int(a), int(c)) for p, a, c in rows}
 
     def add_usage(self, card_id: int, category: str, periods: list[str], amount: int, count: int = 1) -> None:
@@ -210,18 +209,47 @@ class IssuerStore:
             add_usage_in(conn, card_id, category, periods, amount, count)
 
 
+def _with_pan(card: Card, pan: str) -> Card:
+    """A shallow copy of a cached card with this request's clear PAN (the cache holds none). The same as
+    dataclasses.replace, which re-runs __init__ over every field and showed in profiles."""
+    copy = object.__new__(Card)
+    copy.__dict__.update(card.__dict__)
+    copy.pan = pan
+    return copy
+
+
 def add_usage_in(conn: Any, card_id: int, category: str, periods: list[str], amount: int, count: int) -> None:
-    """Counter update inside the caller's transaction (the journal adds it with the answer)."""
+    """Counter update inside the caller's transaction (the journal adds it with the answer).
+
+    One UPDATE for all the periods; only when a period has no row yet (a card's first use in a day or a
+    month) are the missing rows looked up and inserted. A row another process inserts meanwhile fails
+    the insert, and the caller retries the whole transaction (which then finds it)."""
+    n = len(periods)
+    if n == 0:
+        return
     raw = unit.raw_sql(conn.engine)
-    update_sql = _USAGE_UPDATE_PG if raw.pg else _USAGE_UPDATE_SQLITE
+    update_sql = _usage_update(raw.pg, n)
+    if raw.execute(update_sql, (amount, count, card_id, category, *periods), conn) == n:
+        return
+    present = {row[0] for row in raw.rows(_usage_in(_USAGE_SELECT, n), (card_id, category, *periods), conn)}
     for period in periods:
-        if raw.execute(update_sql, (amount, count, card_id, category, period), conn) == 0:
+        if period not in present:
             raw.execute(_USAGE_INSERT, (card_id, category, period, max(amount, 0), max(count, 0)), conn)
+
+
+@lru_cache(maxsize=16)
+def _usage_in(sql: str, n: int) -> str:
+    """`sql` restricted to n periods (the statement text is built once per shape, not per request)."""
+    return sql + " AND period IN (" + ", ".join("?" * n) + ")"
+
+
+def _usage_update(pg: bool, n: int) -> str:
+    return _usage_in(_USAGE_UPDATE_PG if pg else _USAGE_UPDATE_SQLITE, n)
 
 
 _CARD_COLUMNS = tuple(c.name for c in t.cards.columns)
 _SELECT_CARD_BY_ID = f"SELECT {', '.join(_CARD_COLUMNS)} FROM iss_cards WHERE card_id = ?"
-_USAGE_WHERE = " WHERE card_id = ? AND category = ? AND period = ?"
+_USAGE_WHERE = " WHERE card_id = ? AND category = ?"
 _USAGE_UPDATE_SQLITE = 'UPDATE iss_card_usage SET amount = amount + ?, "count" = MAX("count" + ?, 0)' + _USAGE_WHERE
 _USAGE_UPDATE_PG = 'UPDATE iss_card_usage SET amount = amount + ?, "count" = GREATEST("count" + ?, 0)' + _USAGE_WHERE
 _USAGE_INSERT = 'INSERT INTO iss_card_usage (card_id, category, period, amount, "count") VALUES (?, ?, ?, ?, ?)'

@@ -1,0 +1,38 @@
+"""Limit counters (N15): one UPDATE for all periods, rows created on a card's first use in a period."""
+
+from __future__ import annotations
+
+from switch.issuer.pan import PanVault
+from switch.issuer.store import IssuerStore
+
+
+def store(engine) -> IssuerStore:
+    return IssuerStore(engine, PanVault(bytes(32)))
+
+
+def test_counters_start_add_and_roll_to_a_new_day(engine):
+    s = store(engine)
+    s.add_usage(7, "purchase", ["D20261126", "M202611"], 1000)
+    s.add_usage(7, "purchase", ["D20261126", "M202611"], 500)
+    assert s.usage(7, "purchase", ["D20261126", "M202611"]) == {"D20261126": (1500, 2), "M202611": (1500, 2)}
+    s.add_usage(7, "purchase", ["D20261127", "M202611"], 200)  # a new day, the same month
+    assert s.usage(7, "purchase", ["D20261127", "M202611"]) == {"D20261127": (200, 1), "M202611": (1700, 3)}
+    assert s.usage(7, "purchase", ["D20261126"]) == {"D20261126": (1500, 2)}
+    assert s.usage(7, "cash", ["D20261126", "M202611"]) == {}  # other categories and cards untouched
+    assert s.usage(8, "purchase", ["D20261126", "M202611"]) == {}
+
+
+def test_reversal_takes_back_and_never_counts_below_zero(engine):
+    s = store(engine)
+    s.add_usage(7, "purchase", ["D20261126", "M202611"], 1000)
+    s.add_usage(7, "purchase", ["D20261126", "M202611"], -1000, -1)
+    s.add_usage(7, "purchase", ["D20261126", "M202611"], 0, -1)
+    assert s.usage(7, "purchase", ["D20261126", "M202611"]) == {"D20261126": (0, 0), "M202611": (0, 0)}
+    s.add_usage(7, "purchase", ["D20261201", "M202612"], -300, -1)  # first row of a period: floored at 0
+    assert s.usage(7, "purchase", ["D20261201", "M202612"]) == {"D20261201": (0, 0), "M202612": (0, 0)}
+
+
+def test_no_periods_is_a_no_op(engine):
+    s = store(engine)
+    s.add_usage(7, "purchase", [], 1000)
+    assert s.usage(7, "purchase", []) == {}
