@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psec
 
+from hsm_emulator.cardcrypto import retail_mac
 from hsm_emulator.errors import HsmError
 from hsm_emulator.primitives import aes_cmac, tdes_cmac
 
@@ -33,7 +34,7 @@ def iso9797_mac(key: bytes, data: bytes, algorithm: int = 3, padding: int = 1) -
     if algorithm == 3:
         if len(key) != 16:
             raise HsmError("27", "ISO 9797-1 algorithm 3 needs a double-length key")
-        return psec.mac.generate_retail_mac(key[:8], key[8:], padded, padding=1)
+        return retail_mac(key, padded)  # psec's algorithm on cipher contexts kept per TAK (cardcrypto)
     raise HsmError("15", f"invalid MAC algorithm {algorithm}")
 
 

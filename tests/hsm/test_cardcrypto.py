@@ -11,6 +11,7 @@ import pytest
 from pyemv import ac, kd, mac
 
 from hsm_emulator import Hsm, cardcrypto, emv, pin
+from hsm_emulator.mac import iso9797_mac
 from hsm_emulator.primitives import odd_parity
 
 RNG = random.Random(9)
@@ -58,6 +59,17 @@ def test_retail_mac_matches_pyemv_and_psec(reuse):
             assert cardcrypto.retail_mac(key, cardcrypto.pad(data, method), reuse) == want
         padded = cardcrypto.pad(data, 1)
         assert cardcrypto.retail_mac(key, padded, reuse) == psec.mac.generate_retail_mac(key[:8], key[8:], padded, 1)
+
+
+def test_iso9797_mac_algorithm_3_matches_psec():
+    key = _bytes(16)
+    for _ in range(ROUNDS):
+        data = _bytes(RNG.choice([0, 3, 8, 24, 61]))
+        for padding in (1, 2, 3):
+            want = psec.mac.generate_retail_mac(key[:8], key[8:], data, padding)
+            assert iso9797_mac(key, data, 3, padding) == want
+        if data and len(data) % 8 == 0:
+            assert iso9797_mac(key, data, 3, 0) == psec.mac.generate_retail_mac(key[:8], key[8:], data, 1)
 
 
 @pytest.mark.parametrize("scheme", ["visa", "mastercard"])
