@@ -21,6 +21,7 @@ from hsm_emulator.errors import HsmError, digits
 from hsm_emulator.primitives import TripleDES, des_cbc_last_block, des_encrypt, odd_parity
 
 _ZERO = bytes(8)
+_ECB, _CBC_ZERO_IV = modes.ECB(), modes.CBC(_ZERO)  # immutable: shared by every one-off cipher
 _ONES = (1 << 64) - 1
 _NO_HEX_LETTERS = str.maketrans("", "", "abcdef")  # Visa CVV/PVV keep the decimal digits of the hex result
 
@@ -96,6 +97,9 @@ def retail_mac(key: bytes, padded: bytes, reuse: bool = True) -> bytes:
     """
     if len(key) != 16:
         raise ValueError("Session Key must be a double length DES key")
+    if not padded or len(padded) % 8:
+        raise ValueError("MAC input must be padded to whole 8-byte blocks")  # a shared ECB context would
+        # otherwise keep the partial block and shift every later result
     last = padded[-8:]
     if len(padded) > 8:
         chained = des_cbc_last_block(key[:8], padded[:-8]) if reuse else _one_off_cbc(key[:8], padded[:-8])
@@ -115,11 +119,11 @@ def arpc_method_1(mk: bytes, arqc: bytes, arc: bytes) -> bytes:
 
 
 def _one_off_cbc(key: bytes, data: bytes) -> bytes:
-    return Cipher(TripleDES(key), modes.CBC(_ZERO)).encryptor().update(data)[-8:]
+    return Cipher(TripleDES(key), _CBC_ZERO_IV).encryptor().update(data)[-8:]
 
 
 def _one_off_ecb(key: bytes):
-    return Cipher(TripleDES(key), modes.ECB()).encryptor()
+    return Cipher(TripleDES(key), _ECB).encryptor()
 
 
 # ------------------------------------------------------------------------------------------- Visa CVV

@@ -59,6 +59,9 @@ def test_retail_mac_matches_pyemv_and_psec(reuse):
             assert cardcrypto.retail_mac(key, cardcrypto.pad(data, method), reuse) == want
         padded = cardcrypto.pad(data, 1)
         assert cardcrypto.retail_mac(key, padded, reuse) == psec.mac.generate_retail_mac(key[:8], key[8:], padded, 1)
+    for unpadded in (b"", b"12345", bytes(12)):
+        with pytest.raises(ValueError):
+            cardcrypto.retail_mac(key, unpadded, reuse)
 
 
 def test_iso9797_mac_algorithm_3_matches_psec():
