@@ -52,6 +52,9 @@ def _sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA synchronous=FULL")  # durable when commit returns (issue 4)
         cur.execute("PRAGMA busy_timeout=60000")
         cur.execute("PRAGMA foreign_keys=ON")
+        # Savepoint journals (one per request in a group commit) in memory: on disk each was a temp file
+        # created, written and deleted per transaction.
+        cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
 
     @event.listens_for(engine, "begin")
