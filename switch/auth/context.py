@@ -46,39 +46,20 @@ class AuthContext:
     finished: bool = False  # set by a step that produced the whole answer (duplicate, remote issuer)
     deadline: float | None = None  # time.monotonic() after which nothing is booked: answered 91 instead
 
-    @property
-    def mti(self) -> str:
-        return mti_class(self.request.get("t", ""))
-
-    @property
-    def proc(self) -> str:
-        return self.request.get("3", "000000")
-
-    @property
-    def txn_type(self) -> str:
-        return self.proc[:2]
-
-    @property
-    def amount(self) -> int:
-        v = self.request.get("4", "0")
-        return int(v) if v.isdigit() else -1
-
-    @property
-    def tid(self) -> str:
-        return self.request.get("41", "").strip()
-
-    @property
-    def stan(self) -> str:
-        return self.request.get("11", "")
+    # Derived from `request` once, when it is set (steps read them many times per request). A step that
+    # changes the request assigns a new dict (the reversal takes the original's processing code), which
+    # derives them again: never change ctx.request in place.
+    mti: str = field(init=False, repr=False, compare=False)  # MTI class: 0201 -> 0200
+    proc: str = field(init=False, repr=False, compare=False)
+    txn_type: str = field(init=False, repr=False, compare=False)
+    amount: int = field(init=False, repr=False, compare=False)  # -1 when field 4 is not digits
+    tid: str = field(init=False, repr=False, compare=False)
+    stan: str = field(init=False, repr=False, compare=False)
+    chip: bool = field(init=False, repr=False, compare=False)  # POS entry mode 05x/07x: chip (iCVV in track 2)
 
     @property
     def masked_pan(self) -> str:
         return mask_pan(self.pan or self.request.get("2") or (self.track2.pan if self.track2 else ""))
-
-    @property
-    def chip(self) -> bool:
-        """POS entry mode 05x/07x: chip or contactless chip (track 2 then carries an iCVV)."""
-        return self.request.get("22", "")[:2] in ("05", "07")
 
     def decline(self, rc: str, reason: str) -> None:
         self.rc, self.reason = rc, reason
@@ -99,3 +80,24 @@ class Services:
     policy: Any  # switch.auth.policy.Policy
     remote: Any = None  # switch.auth.remote.RemoteIssuers
     approval_counter: Any = None
+
+
+def _request(self: AuthContext) -> dict[str, str]:
+    return self._request
+
+
+def _set_request(self: AuthContext, request: dict[str, str]) -> None:
+    self._request = request
+    self.mti = mti_class(request.get("t", ""))
+    self.proc = proc = request.get("3", "000000")
+    self.txn_type = proc[:2]
+    amount = request.get("4", "0")
+    self.amount = int(amount) if amount.isdigit() else -1
+    self.tid = request.get("41", "").strip()
+    self.stan = request.get("11", "")
+    self.chip = request.get("22", "")[:2] in ("05", "07")
+
+
+# After @dataclass: the generated __init__ then sets `request` through it (a property in the class body
+# would be taken for the field's default).
+AuthContext.request = property(_request, _set_request)  # type: ignore[assignment]

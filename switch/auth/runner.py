@@ -58,12 +58,28 @@ WRITE_STEPS = frozenset({funds.limits, funds.book, funds.find_original, funds.co
 UNJOURNALLED = ("30", "94")  # answers not journalled: they would clash with the request that owns the key
 
 
+APPROVAL_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: read over the phone
+
+
 def pipeline_for(mti: str) -> Sequence[Step]:
     if mti in ("0400", "0420"):
         return PIPELINES["reversal"]
     if mti == "0220":
         return PIPELINES["completion"]
     return PIPELINES["financial"]
+
+
+_SPLITS: dict[int, tuple[Sequence[Step], Sequence[Step], Sequence[Step]]] = {}
+
+
+def _split(steps: Sequence[Step]) -> tuple[Sequence[Step], Sequence[Step]]:
+    """(checks, writes): the steps before the first that writes, and the rest. Computed once per step list
+    (kept with the list itself, so an id reused by a new list is not taken for it)."""
+    known = _SPLITS.get(id(steps))
+    if known is None or known[0] is not steps:
+        i = next((i for i, step in enumerate(steps) if step in WRITE_STEPS), len(steps))
+        known = _SPLITS[id(steps)] = (steps, steps[:i], steps[i:])
+    return known[1], known[2]
 
 
 class Numbers:
@@ -79,7 +95,7 @@ class Numbers:
         return f"{t.tm_year % 10}{t.tm_yday:03d}{t.tm_hour:02d}{next(self._seq) % 1_000_000:06d}"
 
     def approval(self) -> str:
-        return "".join(self._rand.choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(6))
+        return "".join(self._rand.choices(APPROVAL_ALPHABET, k=6))  # one call, not six choice() calls
 
 
 class Runner:
@@ -117,14 +133,13 @@ class Runner:
         sync = getattr(self.s.store, "sync", None)
         if sync is not None:
             sync()  # cached terminals, merchants and cards: dropped if any changed since the last request
-        steps = pipeline_for(ctx.mti)
-        split = next((i for i, step in enumerate(steps) if step in WRITE_STEPS), len(steps))
-        self._steps(ctx, steps[:split])
+        checks, writes = _split(pipeline_for(ctx.mti))
+        self._steps(ctx, checks)
         if ctx.stored_answer is not None:
             return ctx.stored_answer, None
         if ctx.rc in UNJOURNALLED or not ctx.tid or not ctx.stan:
             return self.answer(ctx), None
-        rest = steps[split:] if not ctx.done else ()
+        rest = writes if not ctx.done else ()
 
         def job(_conn: object = None) -> dict[str, str]:
             if ctx.deadline is not None and time.monotonic() > ctx.deadline:
@@ -145,7 +160,8 @@ class Runner:
         rc = ctx.rc or "00"
         resp = dict(ctx.response)
         resp["39"] = rc
-        resp.setdefault("37", ctx.request.get("37") or self.numbers.rrn())
+        if "37" not in resp:
+            resp["37"] = ctx.request.get("37") or self.numbers.rrn()
         if rc == "00" and "38" not in resp:
             resp["38"] = self.numbers.approval()
         if ctx.emv and "55" not in resp:

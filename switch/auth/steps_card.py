@@ -64,7 +64,8 @@ def expiry(ctx: AuthContext, s: Services) -> None:
     presented = ctx.track2.expiry if ctx.track2 else ctx.request.get("14")
     if presented and presented != card.expiry:
         return ctx.decline("54", "expiry date does not match the card")
-    if card.expiry < ctx.now.strftime("%y%m"):
+    now = ctx.now
+    if card.expiry < f"{now.year % 100:02d}{now.month:02d}":  # YYMM, as strftime("%y%m") but cheaper
         return ctx.decline("54", "card expired")
     return None
 

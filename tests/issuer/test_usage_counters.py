@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
+
 from switch.issuer.pan import PanVault
 from switch.issuer.store import IssuerStore
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request):
+    """SQLite, and PostgreSQL in its own schema (skipped, saying so, without ACQSIM_TEST_PG_URL)."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_engine")
+    from switch.store import open_database
+
+    url = request.getfixturevalue("pg_url")
+    eng = open_database(url, schema=request.getfixturevalue("pg_schema"))
+    request.addfinalizer(eng.dispose)
+    return eng
 
 
 def store(engine) -> IssuerStore:
