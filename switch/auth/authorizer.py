@@ -211,21 +211,21 @@ def build_authorizer(engine: Engine, hsm: Any, config: dict | None = None, *, re
 
     budget = float((config or {}).get("auth", {}).get("answer_budget_ms", 5000)) / 1000.0
 
-    def handler(request: dict[str, str], ctx: Any = None) -> defer.Deferred:
-        dialect = getattr(ctx, "dialect", None) or "ascii87"
+    def context(request: dict[str, str], ctx: Any) -> AuthContext:
+        """Built on the worker thread: the reactor thread only routes."""
         received = getattr(ctx, "received_at", None)
-        actx = AuthContext(request=dict(request), listener_dialect=dialect,
+        return AuthContext(request=dict(request), listener_dialect=getattr(ctx, "dialect", None) or "ascii87",
                            deadline=received + budget if received is not None and budget > 0 else None)
+
+    def handler(request: dict[str, str], ctx: Any = None) -> defer.Deferred:
         d = defer.Deferred()
         key = card_key(request)
         if inline and not _remote(services.store, key):
-            def done(result, error=None) -> None:  # on the committer, after the commit; woken per group
-                deliver.put(d, key, runner.failed(actx, error) if error is not None else result, wake=False)
-
-            order.run(key, lambda: committer.submit(None, done, prepare=lambda: runner.prepare(actx)))
+            item = Inline(runner, request, ctx, context, deliver, d, key)
+            order.run(key, lambda: committer.submit(None, item.done, prepare=item))
             return d
         lane = pool.lane_for(request)
-        order.run(key, lambda: lane.call(_prepare, actx, d, key))
+        order.run(key, lambda: lane.call(lambda: _prepare(context(request, ctx), d, key)))
         return d
 
     def _prepare(actx: AuthContext, d: defer.Deferred, key: str) -> None:
@@ -257,6 +257,29 @@ def build_authorizer(engine: Engine, hsm: Any, config: dict | None = None, *, re
     handler.committer = committer  # type: ignore[attr-defined]
     handler.batch_close = batch_handler  # type: ignore[attr-defined]
     return handler
+
+
+class Inline:
+    """One request checked and booked on the committer thread (SQLite, in-process HSM): `prepare()` there,
+    then its answer (`done`, after the group's commit) is queued for the reactor, which is woken once per
+    group. A class rather than closures: one object per request on the hot path."""
+
+    __slots__ = ("runner", "request", "ctx", "context", "actx", "deliver", "d", "key")
+
+    def __init__(self, runner: Runner, request: dict[str, str], ctx: Any, context: Any, deliver: ToReactor,
+                 d: defer.Deferred, key: str) -> None:
+        self.runner, self.request, self.ctx, self.context = runner, request, ctx, context
+        self.deliver, self.d, self.key = deliver, d, key
+        self.actx: AuthContext | None = None
+
+    def __call__(self) -> tuple[dict[str, str] | None, Any]:
+        self.actx = self.context(self.request, self.ctx)
+        return self.runner.prepare(self.actx)
+
+    def done(self, result: dict[str, str] | None, error: BaseException | None = None) -> None:
+        if error is not None:
+            result = self.runner.failed(self.actx or AuthContext(request=dict(self.request)), error)
+        self.deliver.put(self.d, self.key, result, wake=False)
 
 
 def _in_process(hsm: Any) -> bool:

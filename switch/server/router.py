@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet import defer
+from twisted.python import failure
 
 log = logging.getLogger("acqsim.router")
 
@@ -105,20 +106,25 @@ class Router:
             return defer.succeed(build_response(request, {"39": "91"}))
         handler = self.handler_for(request)
         self.inflight += 1
-        d = defer.maybeDeferred(handler, request, ctx)
-        d.addBoth(self._done)
+        try:
+            answer = handler(request, ctx)
+        except Exception:
+            return defer.succeed(self._failed(failure.Failure(), request, ctx))
+        if not isinstance(answer, defer.Deferred):
+            self.inflight -= 1
+            return defer.succeed(build_response(request, answer))
+        # One callback pair per request (not maybeDeferred and a chain of four): this runs for every answer.
+        return answer.addCallbacks(self._answered, self._failed, callbackArgs=(request,),
+                                   errbackArgs=(request, ctx))
 
-        def _failed(failure):
-            log.error("handler failed for %s from %s: %s", request.get("t"), ctx.peer, failure.getTraceback())
-            return {"39": "96"}
-
-        d.addErrback(_failed)
-        d.addCallback(lambda answer: build_response(request, answer))
-        return d
-
-    def _done(self, result):
+    def _answered(self, answer: dict[str, str], request: dict[str, str]) -> dict[str, str]:
         self.inflight -= 1
-        return result
+        return build_response(request, answer)
+
+    def _failed(self, reason: failure.Failure, request: dict[str, str], ctx: RequestContext) -> dict[str, str]:
+        self.inflight -= 1
+        log.error("handler failed for %s from %s: %s", request.get("t"), ctx.peer, reason.getTraceback())
+        return build_response(request, {"39": "96"})
 
 
 _approval_counter = itertools.count(1)
