@@ -51,7 +51,7 @@ _contexts = threading.local()
 
 
 def _ecb(kind: str, key: bytes, build) -> Any:
-    """A per-thread ECB context for this key and direction. ECB keeps no state between blocks, so one
+    """A per-thread context for this key and kind (ECB direction, or a CBC-MAC chain). ECB keeps no state between blocks, so one
     context serves every call; setting one up costs ~3 us, reusing it ~0.4 us (OpenSSL contexts are not
     shared between threads, hence thread-local)."""
     cache = getattr(_contexts, "cache", None)
@@ -63,13 +63,37 @@ def _ecb(kind: str, key: bytes, build) -> Any:
     return ctx
 
 
+def _whole_blocks(data: bytes, size: int) -> bytes:
+    # A shared ECB context keeps a partial block for the next call, which would shift every later result
+    # under that key on this thread: refuse it instead.
+    if len(data) % size:
+        raise ValueError(f"ECB data must be whole {size}-byte blocks, not {len(data)} bytes")
+    return data
+
+
+def _des_encryptor(key: bytes) -> Any:
+    return _ecb_cipher(key).encryptor()
+
+
+def _des_decryptor(key: bytes) -> Any:
+    return _ecb_cipher(key).decryptor()
+
+
+def _aes_encryptor(key: bytes) -> Any:
+    return _aes_ecb_cipher(key).encryptor()
+
+
+def _aes_decryptor(key: bytes) -> Any:
+    return _aes_ecb_cipher(key).decryptor()
+
+
 def des_encrypt(key: bytes, data: bytes) -> bytes:
-    """(T)DES ECB encryption; data must be a multiple of 8 bytes."""
-    return _ecb("de", key, lambda k: _ecb_cipher(k).encryptor()).update(data)
+    """(T)DES ECB encryption; data must be a multiple of 8 bytes (ValueError otherwise)."""
+    return _ecb("de", key, _des_encryptor).update(_whole_blocks(data, 8))
 
 
 def des_decrypt(key: bytes, data: bytes) -> bytes:
-    return _ecb("dd", key, lambda k: _ecb_cipher(k).decryptor()).update(data)
+    return _ecb("dd", key, _des_decryptor).update(_whole_blocks(data, 8))
 
 
 class _Chain:
@@ -106,11 +130,11 @@ def des_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
 
 
 def aes_encrypt(key: bytes, data: bytes) -> bytes:
-    return _ecb("ae", key, lambda k: _aes_ecb_cipher(k).encryptor()).update(data)
+    return _ecb("ae", key, _aes_encryptor).update(_whole_blocks(data, 16))
 
 
 def aes_decrypt(key: bytes, data: bytes) -> bytes:
-    return _ecb("ad", key, lambda k: _aes_ecb_cipher(k).decryptor()).update(data)
+    return _ecb("ad", key, _aes_decryptor).update(_whole_blocks(data, 16))
 
 
 def aes_cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:

@@ -12,7 +12,7 @@ from pyemv import ac, kd, mac
 
 from hsm_emulator import Hsm, cardcrypto, emv, pin
 from hsm_emulator.mac import iso9797_mac
-from hsm_emulator.primitives import odd_parity
+from hsm_emulator.primitives import des_encrypt, odd_parity
 
 RNG = random.Random(9)
 ROUNDS = 40
@@ -159,3 +159,19 @@ def test_format_0_blocks_round_trip_with_the_pan():
         block = pin.encode(clear, "01", acct)
         assert block == bytes(a ^ b for a, b in zip(field, bytes.fromhex("0000" + acct), strict=True))
         assert pin.decode(block, "01", acct) == clear
+
+
+def test_partial_block_cannot_poison_a_shared_ecb_context():
+    """A 9-byte input used to leave one byte in the key's cached ECB context and shift later results."""
+    key, block = _bytes(16), bytes(range(8))
+    want = des_encrypt(key, block)
+    with pytest.raises(ValueError):
+        des_encrypt(key, b"\xff" * 9)
+    assert des_encrypt(key, block) == want
+    hsm = Hsm()
+    tpk, pvk = (hsm.import_clear_key(k, t)[0] for k, t in (("89B07A34A1B3F47F89B07A34A1B3F47F", "TPK"),
+                                                             ("0123456789ABCDEFFEDCBA9876543210", "PVK")))
+    block = des_encrypt(bytes.fromhex("89B07A34A1B3F47F89B07A34A1B3F47F"), pin.encode("1234", "01", "173900101001"))
+    args = dict(tpk=tpk, pvk=pvk, pin_block=block.hex(), pan="4761739001010010", offset="0000FFFFFFFF",
+                dec_table="0123456789012345")
+    assert hsm.verify_pin_ibm(pin_validation_data="4761739001010010FF", **args) == "15"  # 9 bytes
