@@ -213,6 +213,13 @@ class Committer:
                 return
 
     def _prepare(self, group: list) -> list[tuple[Job, Done]]:
+        with raw_sql(self.engine).snapshot():
+            jobs, answered = self._checks(group)
+        if answered:
+            self._group_end()
+        return jobs
+
+    def _checks(self, group: list) -> tuple[list[tuple[Job, Done]], bool]:
         jobs, answered = [], False
         for job, done, prepare in group:
             if prepare is None:
@@ -229,9 +236,7 @@ class Committer:
                 answered = True
             else:
                 jobs.append((job, done))
-        if answered:
-            self._group_end()
-        return jobs
+        return jobs, answered
 
     def _syncer(self) -> None:
         """Runs each group's COMMIT (the fsync) so the writer can check the next requests meanwhile."""
@@ -336,12 +341,7 @@ class RawSQL:
                 return cur.fetchall()
             finally:
                 cur.close()
-        raw = getattr(self._local, "raw", None)
-        if raw is None:
-            raw = self._local.raw = self.engine.raw_connection()
-            if self.pg:
-                raw.driver_connection.commit()  # whatever the connect hooks left open
-                raw.driver_connection.autocommit = True  # each read its own snapshot, no open transaction
+        raw = self._reader()
         try:
             cur = raw.driver_connection.cursor()
             try:
@@ -356,6 +356,34 @@ class RawSQL:
             except Exception:  # noqa: S110 - already broken; the next call opens a new one
                 pass
             raise
+
+    def _reader(self) -> Any:
+        """This thread's own long-lived read connection (autocommit: each read its own snapshot)."""
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            raw = self._local.raw = self.engine.raw_connection()
+            if self.pg:
+                raw.driver_connection.commit()  # whatever the connect hooks left open
+                raw.driver_connection.autocommit = True  # each read its own snapshot, no open transaction
+        return raw
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """SQLite: this thread's reads outside a job share one read transaction until the block ends
+        (one snapshot set-up, not one per statement). Used around a group's checks: they read committed
+        data only, and a card's previous request was committed before its next one was queued."""
+        if self.pg:
+            yield
+            return
+        driver = self._reader().driver_connection
+        driver.execute("BEGIN")
+        try:
+            yield
+        finally:
+            try:
+                driver.execute("COMMIT")
+            except Exception:  # noqa: S110 - the connection broke meanwhile; rows() opens a new one
+                pass
 
     def executemany(self, sql: str, rows: list[tuple], conn: Connection) -> None:
         cur = conn.connection.driver_connection.cursor()
