@@ -69,17 +69,23 @@ def pipeline_for(mti: str) -> Sequence[Step]:
     return PIPELINES["financial"]
 
 
-_SPLITS: dict[int, tuple[Sequence[Step], Sequence[Step], Sequence[Step]]] = {}
+# Steps that never read the store's cached data: the cache may still be synced after them.
+STORE_FREE = frozenset({msg.mandatory_fields})
+
+_SPLITS: dict[int, tuple[Sequence[Step], Sequence[Step], Sequence[Step], bool]] = {}
 
 
-def _split(steps: Sequence[Step]) -> tuple[Sequence[Step], Sequence[Step]]:
-    """(checks, writes): the steps before the first that writes, and the rest. Computed once per step list
+def _split(steps: Sequence[Step]) -> tuple[Sequence[Step], Sequence[Step], bool]:
+    """(checks, writes, sync in duplicate): the steps before the first that writes, the rest, and whether
+    the duplicate check comes before any step that reads the store's cache. Computed once per step list
     (kept with the list itself, so an id reused by a new list is not taken for it)."""
     known = _SPLITS.get(id(steps))
     if known is None or known[0] is not steps:
         i = next((i for i, step in enumerate(steps) if step in WRITE_STEPS), len(steps))
-        known = _SPLITS[id(steps)] = (steps, steps[:i], steps[i:])
-    return known[1], known[2]
+        before = next((steps[:j] for j, step in enumerate(steps[:i]) if step is msg.duplicate), None)
+        known = (steps, steps[:i], steps[i:], before is not None and all(st in STORE_FREE for st in before))
+        _SPLITS[id(steps)] = known
+    return known[1], known[2], known[3]
 
 
 class Numbers:
@@ -113,11 +119,14 @@ class Runner:
     def _steps(self, ctx: AuthContext, steps: Sequence[Step], *, catch: bool = True) -> None:
         step = None
         try:
+            s = self.s
             for step in steps:
-                step(ctx, self.s)
-                if ctx.rc is not None and ctx.step is None:
-                    ctx.step = step.__name__
-                if ctx.done:
+                step(ctx, s)
+                if ctx.rc is not None:  # declined: name the step unless it named another (ctx.done inlined)
+                    if ctx.step is None:
+                        ctx.step = step.__name__
+                    break
+                if ctx.finished:
                     break
         except Exception:  # a bug or an outage must not leave the terminal without an answer
             if not catch:
@@ -130,10 +139,13 @@ class Runner:
         (answer, None) when the request is answered without writing, else (None, job): `job(conn)` runs
         the steps that write (limits, booking, reversal) and journals the answer, all in one transaction
         that the caller commits before sending the answer (switch.ledger.unit.Committer)."""
+        checks, writes, sync_in_duplicate = _split(pipeline_for(ctx.mti))
         sync = getattr(self.s.store, "sync", None)
-        if sync is not None:
-            sync()  # cached terminals, merchants and cards: dropped if any changed since the last request
-        checks, writes = _split(pipeline_for(ctx.mti))
+        if sync is not None:  # cached terminals, merchants and cards: dropped if any changed since the last request
+            if sync_in_duplicate:
+                ctx.sync = sync  # the duplicate check reads the generation with its own query
+            else:
+                sync()
         self._steps(ctx, checks)
         if ctx.stored_answer is not None:
             return ctx.stored_answer, None

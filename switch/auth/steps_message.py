@@ -29,6 +29,9 @@ def mandatory_fields(ctx: AuthContext, s: Services) -> None:
 def duplicate(ctx: AuthContext, s: Services) -> None:
     """The same request again gets the stored answer; the same terminal+STAN with other content gets 94."""
     found = s.journal.check_duplicate(ctx)
+    if ctx.sync is not None:  # a journal that does not read the generation: the store reads it
+        ctx.sync()
+        ctx.sync = None
     if found is None:
         return None
     kind, answer = found

@@ -21,6 +21,8 @@ from switch.issuer.model import PIN_TRY_LIMIT, Card, Issuer, Merchant, Product, 
 from switch.issuer.pan import PanVault, mask_pan
 from switch.ledger import unit
 
+READ = object()  # IssuerStore.sync: read the generation (the caller has not)
+
 
 class IssuerStore:
     def __init__(self, engine: Engine, vault: PanVault) -> None:
@@ -37,11 +39,13 @@ class IssuerStore:
         self._merchants: dict[str, Merchant | None] = {}
         self._cards: dict[str, Card | None] = {}
 
-    def sync(self) -> None:
+    def sync(self, gen: object = READ) -> None:
         """Drop the cached terminals, merchants and cards if any of them changed since the last call (the
-        pipeline calls this once per request: one indexed single-row read)."""
-        rows = self._raw.rows("SELECT gen FROM ref_generation WHERE id = 1")
-        gen = rows[0][0] if rows else None
+        pipeline calls this once per request: one indexed single-row read). `gen`: the ref_generation value
+        when the caller read it itself (the journal's duplicate check does, in its own query)."""
+        if gen is READ:
+            rows = self._raw.rows("SELECT gen FROM ref_generation WHERE id = 1")
+            gen = rows[0][0] if rows else None
         if gen != self._generation or gen is None:
             self._terminals, self._merchants, self._cards = {}, {}, {}
             self._generation = gen
