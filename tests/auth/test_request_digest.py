@@ -3,6 +3,8 @@ with the older JSON digest still answer their repeats."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import text
 
 from switch.auth.context import AuthContext
@@ -64,3 +66,11 @@ def test_row_with_the_older_json_digest_still_answers_its_repeat(world):
     again, ctx2 = run(world, dict(msg, t="0201"))
     assert again == first and ctx2.stored_answer is not None
     assert run(world, dict(msg, **{"4": "000000009999"}))[0]["39"] == "94"
+
+
+def test_stored_answer_text_is_what_json_dumps_wrote():
+    from switch.auth.journal import _encode_json
+
+    for answer in ({}, {"39": "00", "37": "612345000123", "38": "ABC123"}, {"39": "05", "55": '91"\\\n\u00e9'},
+                   {"39": "00", "54": 5}):
+        assert _encode_json(answer) == json.dumps(answer)
