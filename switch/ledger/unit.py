@@ -76,12 +76,20 @@ def begin(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def _bound(conn: Connection) -> Iterator[None]:
-    previous = getattr(_local, "conn", None)
-    _local.conn = conn
+    previous, previous_driver = getattr(_local, "conn", None), getattr(_local, "driver", None)
+    _local.conn, _local.driver = conn, conn.connection.driver_connection
     try:
         yield
     finally:
-        _local.conn = previous
+        _local.conn, _local.driver = previous, previous_driver
+
+
+def _driver(conn: Connection) -> Any:
+    """The DBAPI connection under `conn`; the running job's is kept at hand (SQLAlchemy's property chain
+    to it costs about a microsecond, and every hot statement asks)."""
+    if conn is getattr(_local, "conn", None):
+        return _local.driver
+    return conn.connection.driver_connection
 
 
 @contextmanager
@@ -90,7 +98,7 @@ def savepoint(conn: Connection) -> Iterator[None]:
     when the block raises, released otherwise."""
     depth = getattr(_local, "depth", 0) + 1
     _local.depth = depth
-    driver = conn.connection.driver_connection
+    driver = _driver(conn)
     name = f"acqsim_sp{depth}"
     driver.execute(f"SAVEPOINT {name}")
     try:
@@ -335,20 +343,11 @@ class RawSQL:
     def rows(self, sql: str, params: tuple = (), conn: Connection | None = None) -> list[tuple]:
         conn = conn if conn is not None else current(self.engine)
         if conn is not None:
-            cur = conn.connection.driver_connection.cursor()
-            try:
-                cur.execute(self._text(sql), params)
-                return cur.fetchall()
-            finally:
-                cur.close()
+            # Connection.execute (sqlite3 and psycopg 3): the driver makes and drops the cursor in C.
+            return _driver(conn).execute(self._text(sql), params).fetchall()
         raw = self._reader()
         try:
-            cur = raw.driver_connection.cursor()
-            try:
-                cur.execute(self._text(sql), params)
-                return cur.fetchall()
-            finally:
-                cur.close()
+            return raw.driver_connection.execute(self._text(sql), params).fetchall()
         except Exception:
             self._local.raw = None
             try:
@@ -386,20 +385,16 @@ class RawSQL:
                 pass
 
     def executemany(self, sql: str, rows: list[tuple], conn: Connection) -> None:
-        cur = conn.connection.driver_connection.cursor()
-        try:
-            cur.executemany(self._text(sql), rows)
-        finally:
-            cur.close()
+        driver = _driver(conn)
+        if self.pg:
+            with driver.cursor() as cur:
+                cur.executemany(self._text(sql), rows)
+        else:
+            driver.executemany(sql, rows)
 
     def execute(self, sql: str, params: tuple, conn: Connection) -> int:
         """A write inside `conn`'s transaction; returns the row count."""
-        cur = conn.connection.driver_connection.cursor()
-        try:
-            cur.execute(self._text(sql), params)
-            return cur.rowcount
-        finally:
-            cur.close()
+        return _driver(conn).execute(self._text(sql), params).rowcount
 
 
 def raw_sql(engine: Engine) -> RawSQL:
