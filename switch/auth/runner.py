@@ -95,10 +95,15 @@ class Numbers:
     def __init__(self) -> None:
         self._seq = itertools.count(random.SystemRandom().randrange(0, 1000) * 1000)
         self._rand = random.Random(int.from_bytes(os.urandom(8), "big"))
+        self._hour_prefix = (-1, "")
 
     def rrn(self) -> str:
-        t = time.gmtime()
-        return f"{t.tm_year % 10}{t.tm_yday:03d}{t.tm_hour:02d}{next(self._seq) % 1_000_000:06d}"
+        hour = int(time.time()) // 3600  # UTC hours start at multiples of 3600 s of the epoch
+        current = self._hour_prefix  # (hour, YDDDhh): formatted once an hour, swapped as one tuple (threads)
+        if current[0] != hour:
+            t = time.gmtime(hour * 3600)
+            current = self._hour_prefix = (hour, f"{t.tm_year % 10}{t.tm_yday:03d}{t.tm_hour:02d}")
+        return f"{current[1]}{next(self._seq) % 1_000_000:06d}"
 
     def approval(self) -> str:
         return "".join(self._rand.choices(APPROVAL_ALPHABET, k=6))  # one call, not six choice() calls
