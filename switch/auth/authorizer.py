@@ -173,7 +173,13 @@ def build_services(engine: Engine, hsm: Any, config: dict | None = None, *, fund
 
         funds = WalletsFunds(engine, config)
     remote = RemoteIssuers(reactor, engine, vault, hsm=hsm) if reactor is not None else None
-    return Services(store=IssuerStore(engine, vault), hsm=hsm, funds=funds, journal=Journal(engine, vault),
+    store = IssuerStore(engine, vault)
+    wallets = getattr(funds, "w", None)
+    if hasattr(wallets, "generation"):
+        # Every request reads the reference-data generation in its checks: the booking's merchant reads
+        # (status N8, contract for the fee) are cached on it instead of read again per request.
+        wallets.generation = store.generation
+    return Services(store=store, hsm=hsm, funds=funds, journal=Journal(engine, vault),
                     policy=Policy.from_fixtures(fx, config), remote=remote)
 
 

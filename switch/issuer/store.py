@@ -50,6 +50,10 @@ class IssuerStore:
             self._terminals, self._merchants, self._cards = {}, {}, {}
             self._generation = gen
 
+    def generation(self) -> int | None:
+        """The reference-data generation as last read by the checks (None: not read, or dropped)."""
+        return self._generation
+
     def forget(self) -> None:
         """Drop the cached terminals, merchants and cards (after a change made through this store)."""
         self._terminals, self._merchants, self._cards = {}, {}, {}

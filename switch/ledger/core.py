@@ -96,27 +96,29 @@ class Ledger:
 
     # -- transfers ------------------------------------------------------------------------------------
     def create_transfers(self, transfers: Sequence[Transfer], hook: Hook | None = None, *,
-                         nested: bool = True) -> list:
+                         fresh: bool = False) -> list:
         """Book a batch in one database transaction; one CreateTransferResult per transfer, in order.
 
         `hook(conn, results, booked)` runs inside the same transaction after the batch is written
         (`booked`: id -> Transfer as stored, with the amounts actually booked); callers store their own rows
         atomically with the booking. An exception from it rolls everything back and propagates.
-        `nested=False` (a caller whose hook never raises to be caught): inside a request's job on SQLite the
-        batch runs without a savepoint of its own, as part of the job (whose savepoint undoes it on error).
+        `fresh=True` is a promise from a caller inside a request's job: its hook never raises to be caught,
+        and it derived the ids from a key it found unused in this transaction. On SQLite (one writer that
+        holds the write lock) the batch then runs as a plain part of the job: no savepoint or retry of its
+        own (the job's savepoint undoes it on error) and no look-up of its ids (a clash fails the job).
         """
-        def work(conn: Connection) -> list:
-            batch = self._load(conn, transfers)
+        def work(conn: Connection, new_ids: bool = False) -> list:
+            batch = self._load(conn, transfers, new_ids=new_ids)
             batch.expire_overdue()
             results = batch.run(list(transfers))
             self._write(conn, batch)
             if hook is not None:
                 hook(conn, results, batch.new)
             return results
-        if not nested and not self._pg:
+        if fresh and not self._pg:
             conn = unit.current(self.engine)
             if conn is not None:  # one writer holding the write lock: no race to retry, no savepoint needed
-                return work(conn)
+                return work(conn, new_ids=True)
         return self._retry(lambda: self._transaction(work))
 
     def expire_pending(self) -> int:
@@ -167,7 +169,8 @@ class Ledger:
             time.sleep(0.001 * (n + 1))
         raise AssertionError("unreachable")
 
-    def _load(self, conn: Connection, transfers: Sequence[Transfer], sweep: bool = False) -> Batch:
+    def _load(self, conn: Connection, transfers: Sequence[Transfer], sweep: bool = False,
+              new_ids: bool = False) -> Batch:
         now = self._now()
         pend_ids = {t.pending_id for t in transfers if t.flags & _POST_VOID and t.pending_id}
         if sweep or not 0 <= now - self._swept_at < _SWEEP_EVERY_NS:
@@ -176,7 +179,7 @@ class Ledger:
             overdue = {r[0] for r in self._raw.rows(_OVERDUE, (int(PendingStatus.PENDING), now), conn)}
             pend_ids |= overdue
             self._swept_at = now if len(overdue) < _SWEEP else 0
-        existing = self._select_transfers(conn, {t.id for t in transfers} | pend_ids)
+        existing = self._select_transfers(conn, pend_ids if new_ids else {t.id for t in transfers} | pend_ids)
         acct_ids = {t.debit_account_id for t in transfers} | {t.credit_account_id for t in transfers}
         for pid in pend_ids:
             p = existing.get(pid)

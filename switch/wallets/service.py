@@ -74,6 +74,10 @@ class WalletsCore:
         self.contracts = load_contracts(contracts_path)
         self._known: set[int] = set()
         self._known_wallets: set[tuple[str, str]] = set()
+        # Merchants cached while the reference-data generation (bumped by triggers on any change to the
+        # merchants table) stays as read: `generation()` answers it, or None to read every time.
+        self.generation: Callable[[], object] | None = None
+        self._merchants: dict[str, tuple[object, Merchant | None]] = {}
 
     # -- accounts -------------------------------------------------------------------------------------
     def _ensure(self, accounts: Sequence[Account]) -> None:
@@ -125,6 +129,17 @@ class WalletsCore:
 
     # -- merchants ------------------------------------------------------------------------------------
     def merchant(self, mid: str) -> Merchant | None:
+        generation = self.generation() if self.generation is not None else None
+        if generation is not None:
+            cached = self._merchants.get(mid)
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+        m = self._read_merchant(mid)
+        if generation is not None:
+            self._merchants[mid] = (generation, m)
+        return m
+
+    def _read_merchant(self, mid: str) -> Merchant | None:
         rows = unit.raw_sql(self.engine).rows(_SELECT_MERCHANT, (mid,))
         if not rows:
             return None
@@ -206,10 +221,11 @@ class WalletsCore:
             box["outcome"] = _outcome_from(full)
 
         try:
-            # Only a guard, an on_ok hook or the recheck can raise for us to catch and retry: without them
-            # the booking can be a plain part of the request's job (no savepoint of its own on SQLite).
+            # Only a guard, an on_ok hook or the recheck can raise for us to catch and retry. Without them,
+            # inside a job whose transaction found the key unused, the transfer ids (derived from the key)
+            # are new: the booking can be a plain part of the job (switch.ledger create_transfers fresh).
             self.ledger.create_transfers(transfers if status is None else [], hook=hook,
-                                         nested=recheck or guard is not None or on_ok is not None)
+                                         fresh=not (recheck or guard is not None or on_ok is not None))
         except _Stored:
             return _check_duplicate(self.stored(key), kind, row.get("amount", 0))
         if box["outcome"].status == NO_ACCOUNT:
