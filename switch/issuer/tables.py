@@ -11,7 +11,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Index,
     Integer,
     String,
     Table,
@@ -125,8 +124,7 @@ auth_log = Table(
     Column("state", String(12)),  # approved held captured reversed part_reversed refunded declined
     Column("reversed_amount", BigInteger, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("tid", "stan", "mti_class", "f7", name="uq_auth_requests_key"),
-    Index("ix_auth_requests_tid_stan", "tid", "stan"),
+    UniqueConstraint("tid", "stan", "mti_class", "f7", name="uq_auth_requests_key"),  # also the (tid, stan) index
 )
 
 remote_reversals = Table(
