@@ -11,6 +11,7 @@ import json
 import sys
 from array import array
 from datetime import timedelta
+from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
@@ -71,6 +72,13 @@ def legacy_digest(vault: PanVault, request: dict[str, str]) -> str:
     doc = {k: v for k, v in request.items() if k != "t"}
     doc["t"] = mti_class(request.get("t", ""))
     return vault.keyed_digest(json.dumps(doc, sort_keys=True).encode())
+
+
+@lru_cache(maxsize=8)
+def _original_sql(classes: int) -> str:
+    """The original's row by terminal, STAN, field 7 and one of `classes` MTI classes (text built once)."""
+    return (f"SELECT {', '.join(_LOG_COLUMNS)} FROM auth_requests WHERE tid = ? AND stan = ? AND f7 = ?"
+            f" AND mti_class IN ({', '.join('?' * classes)}) ORDER BY id LIMIT 1")
 
 
 def _encode_json(response: dict[str, str]) -> str:
@@ -157,9 +165,7 @@ class Journal:
     def find_original(self, tid: str, f90: str, mti_classes: tuple[str, ...]) -> dict[str, Any] | None:
         o = parse_f90(f90)
         wanted = (mti_class(o["mti"]),) if o["mti"].strip("0") else mti_classes
-        sql = (f"SELECT {', '.join(_LOG_COLUMNS)} FROM auth_requests WHERE tid = ? AND stan = ? AND f7 = ?"
-               f" AND mti_class IN ({', '.join('?' * len(wanted))}) ORDER BY id LIMIT 1")
-        rows = self._raw.rows(sql, (tid, o["stan"], o["f7"], *wanted))
+        rows = self._raw.rows(_original_sql(len(wanted)), (tid, o["stan"], o["f7"], *wanted))
         if not rows:
             return None
         row = dict(zip(_LOG_COLUMNS, rows[0], strict=True))
