@@ -45,7 +45,8 @@ class AuthContext:
     usage: tuple | None = None  # limit-counter change (card_id, category, periods, amount, count)
     finished: bool = False  # set by a step that produced the whole answer (duplicate, remote issuer)
     deadline: float | None = None  # time.monotonic() after which nothing is booked: answered 91 instead
-    sync: Any = None  # the store's sync, left by the runner to the duplicate check (it reads the generation)
+    # The store's sync, left by the runner to the duplicate check (which reads the generation with its query).
+    sync: Any = field(default=None, repr=False, compare=False)
 
     # Derived from `request` once, when it is set (steps read them many times per request). A step that
     # changes the request assigns a new dict (the reversal takes the original's processing code), which
