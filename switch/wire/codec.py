@@ -8,12 +8,16 @@ directly. Layouts this module does not handle (headers, nibble-counted BCD field
 both give identical results, errors included, on random messages of every shipped dialect. One deliberate
 difference: pyiso8583 reads a variable length with int(), which accepts " 12", "+1" or "\n20"; this
 codec refuses any length that is not all digits, so such a message is a format error (39=30).
+The loops here are the careful path; switch/wire/fastcodec.py runs first and steps aside to them on
+anything unusual.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+
+from switch.wire.fastcodec import _FAST_MISS, _fast_decode, _fast_encode, _FastPath
 
 _HEX = re.compile(rb"[0-9A-Fa-f]*")
 _DIGITS = re.compile(rb"[0-9]*")
@@ -63,9 +67,18 @@ class CompiledCodec:
         self.bitmap_len = bitmap["max_len"]
         self.fields: dict[int, _Field] = {n: _Field(str(n), spec[str(n)]) for n in range(2, 129) if str(n) in spec}
         self.has_secondary = "1" in spec
+        self._fast = _FastPath.build(self, spec)
 
     # -- decode ---------------------------------------------------------------------------------------
     def decode(self, s: bytes) -> dict[str, str]:
+        if self._fast is not None:
+            try:
+                return _fast_decode(self._fast, s)
+            except _FAST_MISS:
+                pass  # anything unusual: the careful loop below gives the exact answer or error
+        return self._decode_careful(s)
+
+    def _decode_careful(self, s: bytes) -> dict[str, str]:
         doc: dict[str, str] = {}
         end = self.mti_len
         raw = s[:end]
@@ -112,6 +125,20 @@ class CompiledCodec:
 
     # -- encode ---------------------------------------------------------------------------------------
     def encode(self, doc: dict[str, str]) -> bytes:
+        fast = self._fast
+        if fast is not None:
+            plan = fast.eplans.get(tuple(doc))
+            if plan is None:
+                plan = fast.encode_plan(doc)
+            if plan is not False:
+                try:
+                    return _fast_encode(fast, plan, doc)
+                except _FAST_MISS:
+                    pass  # the careful path below gives the exact bytes or error
+        return self._encode_careful(doc)
+
+    def layout(self, doc: dict) -> tuple[list[int], bool]:
+        """The sorted field numbers of `doc` and whether it needs a secondary bitmap (as pyiso8583)."""
         fields = self.fields
         numbers = []
         secondary = False
@@ -128,24 +155,30 @@ class CompiledCodec:
             else:
                 raise _Unsupported  # let pyiso8583 give its own error
         numbers.sort()
-        mti = doc.get("t")
-        if not isinstance(mti, str):
-            raise _Unsupported
-        out = [_encode_mti(mti, self.mti_text, self.mti_len)]
         secondary = secondary or (bool(numbers) and numbers[-1] > 64)
         if secondary and not self.has_secondary:
             raise _Unsupported
-        bits = 0
-        for n in numbers:
-            bits |= 1 << (128 - n)
-        if secondary:
-            bits |= 1 << 127
-        out.append(self._bitmap_bytes(bits >> 64))
-        if secondary:
-            out.append(self._bitmap_bytes(bits & 0xFFFFFFFFFFFFFFFF))
+        return numbers, secondary
+
+    def _encode_careful(self, doc: dict[str, str]) -> bytes:
+        fields = self.fields
+        numbers, secondary = self.layout(doc)
+        mti = doc.get("t")
+        if not isinstance(mti, str):
+            raise _Unsupported
+        out = [_encode_mti(mti, self.mti_text, self.mti_len), self.bitmap_for(numbers, secondary)]
         for n in numbers:
             out.append(_encode_field(doc[str(n)], fields[n]))
         return b"".join(out)
+
+    def bitmap_for(self, numbers: list[int], secondary: bool) -> bytes:
+        bits = 0
+        for n in numbers:
+            bits |= 1 << (128 - n)
+        if not secondary:
+            return self._bitmap_bytes(bits >> 64)
+        bits |= 1 << 127
+        return self._bitmap_bytes(bits >> 64) + self._bitmap_bytes(bits & 0xFFFFFFFFFFFFFFFF)
 
     def _bitmap_bytes(self, bits: int) -> bytes:
         if self.bitmap_text is None:
