@@ -29,7 +29,7 @@ from switch.auth.runner import Runner
 from switch.issuer.fixtures import load_fixtures
 from switch.issuer.pan import PanVault
 from switch.issuer.store import IssuerStore
-from switch.ledger.unit import Committer
+from switch.ledger.committer import Committer
 
 log = logging.getLogger("acqsim.auth")
 
