@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from twisted.internet import protocol
 
+from switch.hostsim import execute as _simulate_action
 from switch.server.router import RequestContext, Router, build_response
 from switch.wire import Dialect, FrameError, Framing, MessageError, answer_tpdu, dump, masked_hex
 from switch.wire.stream import FramedIsoProtocol
@@ -60,26 +61,33 @@ class IsoServerProtocol(FramedIsoProtocol):
         if factory.recorder is not None:
             factory.recorder.record("in", request, self.peer)
         received = time.monotonic()
-        ctx = RequestContext(self.ctx.listener, self.peer, self.ctx.dialect, self.ctx.connection_id, received,
-                             self.ctx.session)
         action = factory.rules.match(request) if factory.rules is not None else None
         if action is not None:
-            self._simulate(action, request, ctx, tpdu)
+            self._simulate(action, request, received, tpdu)
             return
-        d = factory.router.dispatch(request, ctx)
+        d = factory.router.dispatch(request, self._context(received))
         d.addCallback(self._answer, tpdu, received)
 
-    def _simulate(self, action, request: dict[str, str], ctx: RequestContext, tpdu: bytes | None) -> None:
-        """A host simulation rule answers instead of the pipeline (issue 7): it may delay, drop or garble."""
-        from twisted.internet import reactor
+    def _context(self, received: float) -> RequestContext:
+        """This request's context; the connection's session dict is shared, the rest is copied."""
+        base = self.ctx
+        return RequestContext(base.listener, self.peer, base.dialect, base.connection_id, received, base.session)
 
-        from switch.hostsim import execute
+    def _simulate(self, action, request: dict[str, str], received: float, tpdu: bytes | None) -> None:
+        """A host simulation rule answers instead of the pipeline (issue 7): it may delay, drop or garble."""
+        from twisted.internet import reactor  # not at import time: that would install the default reactor
 
         reply_tpdu = answer_tpdu(tpdu) if tpdu else None
-        d = execute(action, request, answer=lambda req: self.factory.router.dispatch(req, ctx),
-                    encode=self._encode_recorded, write=lambda data: self._write_if_connected(data, reply_tpdu),
-                    close=self.transport.loseConnection, clock=reactor)
-        d.addErrback(lambda f: log.error("host simulation rule failed for %s: %s", self.peer, f.value))
+        # Most rules answer themselves: the context is built only if the pipeline is asked.
+        d = _simulate_action(action, request,
+                             answer=lambda req: self.factory.router.dispatch(req, self._context(received)),
+                             encode=self._encode_recorded,
+                             write=lambda data: self._write_if_connected(data, reply_tpdu),
+                             close=self.transport.loseConnection, clock=reactor)
+        # Usually d has already fired with None (answered and written): adding an errback would only run
+        # the callback machinery once more for nothing.
+        if not d.called or d.result is not None:
+            d.addErrback(lambda f: log.error("host simulation rule failed for %s: %s", self.peer, f.value))
 
     def _encode_recorded(self, response: dict[str, str]) -> bytes:
         if self.factory.recorder is not None:

@@ -91,11 +91,18 @@ class FrameReader:
         return len(self._buf)
 
     def feed(self, data: bytes) -> list[tuple[bytes | None, bytes]]:
+        framing = self._framing
+        plen = framing.prefix_len
+        if self._need < 0 and not self._buf and len(data) > plen:
+            # The usual case, one whole frame per read: slice it out without the buffer's copies.
+            need = framing.decode_length(data[:plen])
+            if len(data) == plen + need:
+                return [(data[plen:plen + TPDU_LEN], data[plen + TPDU_LEN:]) if framing.tpdu else (None, data[plen:])]
+            self._need = need
+            data = data[plen:]
         buf = self._buf
         buf += data
         frames: list[tuple[bytes | None, bytes]] = []
-        framing = self._framing
-        plen = framing.prefix_len
         while True:
             if self._need < 0:
                 if len(buf) < plen:

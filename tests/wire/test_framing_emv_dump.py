@@ -89,3 +89,19 @@ def test_dump_masks_card_data_by_default():
     assert "Application Cryptogram" in text and "Application PAN" in text
     assert "Card Acceptor Terminal ID" in text
     assert "0123456789ABCDEF" in dump(msg, mask=False)
+
+
+@pytest.mark.parametrize("prefix, tpdu", [("len2", False), ("ascii4", True), ("bcd2", True)])
+def test_frame_reader_any_split_gives_the_same_frames(prefix, tpdu):
+    # The reader slices a read holding exactly one frame without buffering: every other split must agree.
+    framing = Framing(prefix, tpdu)
+    frames = [framing.frame(b"0800" + bytes([n]) * n, b"\x60\x00\x01\x00\x02" if tpdu else None) for n in (1, 7, 30)]
+    stream = b"".join(frames)
+    expected = FrameReader(framing).feed(stream)
+    assert [len(p) for _, p in expected] == [5, 11, 34]
+    for size in range(1, len(stream) + 1):
+        reader = FrameReader(framing)
+        got = [f for i in range(0, len(stream), size) for f in reader.feed(stream[i:i + size])]
+        assert got == expected and reader.pending == 0
+    for frame in frames:  # one frame per read, the usual case
+        assert FrameReader(framing).feed(frame) == [expected[frames.index(frame)]]
