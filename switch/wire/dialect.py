@@ -77,6 +77,8 @@ class Dialect:
 
     def encode(self, msg: dict[str, str]) -> bytes:
         """Encode a message dict; raises MessageError naming the field on bad content."""
+        if self._track2_sep != "=" and "35" in msg:  # on the wire in this dialect's own separator
+            msg = {**msg, "35": msg["35"].replace("=", self._track2_sep)}
         if self._compiled is not None:
             try:
                 return self._compiled.encode(msg)
@@ -85,8 +87,6 @@ class Dialect:
             except Unsupported:
                 pass
         doc = dict(msg)
-        if self._track2_sep != "=" and "35" in doc:
-            doc["35"] = doc["35"].replace("=", self._track2_sep)
         try:
             raw, _ = iso8583.encode(doc, self.spec)
         except iso8583.EncodeError as exc:
@@ -97,7 +97,7 @@ class Dialect:
         """Decode one message; MessageError carries the MTI when it could be read."""
         if self._compiled is not None:
             try:
-                return self._compiled.decode(data)
+                return self._track2_in(self._compiled.decode(data))
             except CodecError as exc:
                 raise MessageError(str(exc), mti=self.peek_mti(data), field=exc.field, partial=exc.partial) from None
             except Unsupported:
@@ -109,6 +109,10 @@ class Dialect:
             raise MessageError(str(exc), mti=self.peek_mti(data), field=_field_of(exc), partial=partial) from None
         except (ValueError, LookupError, IndexError) as exc:  # codec quirks on hostile bytes
             raise MessageError(f"undecodable message: {exc}", mti=self.peek_mti(data)) from None
+        return self._track2_in(doc)
+
+    def _track2_in(self, doc: dict[str, str]) -> dict[str, str]:
+        """Track 2 with "=" as its separator, whatever this dialect puts on the wire."""
         if self._track2_sep != "=" and "35" in doc:
             doc["35"] = doc["35"].replace(self._track2_sep, "=")
         return doc
