@@ -19,11 +19,11 @@ from switch.wire import load_dialect
 
 
 async def _connection(host: str, port: int, frames: list[tuple[str, bytes]], interval: float, deadline: float,
-                      results: dict, dialect) -> None:
+                      results: dict, dialect, first_send: float = 0.0) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     latencies = results["latencies"]
     codes = results["codes"]
-    next_send = time.perf_counter()
+    next_send = first_send or time.perf_counter()
     try:
         for label, payload in frames:
             if interval:
@@ -56,8 +56,12 @@ async def run(host: str, port: int, plan: list[list[tuple[str, bytes]]], rate: f
     interval = len(plan) / rate if rate else 0.0
     started = time.perf_counter()
     deadline = started + duration if duration else float("inf")
-    await asyncio.gather(*(_connection(host, port, frames, interval, deadline, results, dialect)
-                           for frames in plan))
+    # At a fixed rate the connections take turns, one send every 1/rate seconds in all: started together
+    # they would send in bursts of len(plan) at once, and the figures would measure the bursts.
+    lead = 0.05 if interval else 0.0  # time to open the connections before the first send
+    await asyncio.gather(*(_connection(host, port, frames, interval, deadline, results, dialect,
+                                       started + lead + i * interval / len(plan) if interval else 0.0)
+                           for i, frames in enumerate(plan)))
     elapsed = time.perf_counter() - started
     lat = sorted(results["latencies"])
     return {"answered": len(lat), "timeouts": results["timeouts"], "seconds": elapsed,
