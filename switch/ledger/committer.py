@@ -104,6 +104,9 @@ class Committer:
                 committing = None
             if jobs:
                 committing = self._run(jobs)
+                if not committing[3]:  # committed here already (or failed): answer at once
+                    self._finish(committing)
+                    committing = None
             if item is None:  # stop: everything queued before it is done
                 if committing is not None:
                     self._finish(committing)
@@ -113,7 +116,10 @@ class Committer:
                 return
 
     def _prepare(self, group: list) -> list[tuple[Job, Done]]:
-        with raw_sql(self.engine).snapshot():
+        if len(group) > 1:
+            with raw_sql(self.engine).snapshot():  # one read snapshot for the group's checks
+                jobs, answered = self._checks(group)
+        else:  # a lone request (light load): its one read needs no transaction around it
             jobs, answered = self._checks(group)
         if answered:
             self._group_end()
@@ -159,7 +165,8 @@ class Committer:
         return conn
 
     def _run(self, group: list[tuple[Job, Done]]) -> tuple:
-        """Run the group's jobs in one transaction, each in a SAVEPOINT; hand its COMMIT to the syncer."""
+        """Run the group's jobs in one transaction, each in a SAVEPOINT; hand its COMMIT to the syncer (or,
+        with nothing else queued, commit here). Returns (group, outcomes, error, handed to the syncer)."""
         outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             conn = self._connection()
@@ -178,14 +185,22 @@ class Committer:
                 transaction.rollback()
                 raise
         except BaseException as exc:  # noqa: B036 - nothing of the group is kept
-            return group, [(None, exc)] * len(group), exc
+            return group, [(None, exc)] * len(group), exc, False
+        if self._queue.empty():
+            # Nothing waiting to be checked meanwhile (light load): commit here rather than pay two thread
+            # hand-offs for an overlap that would not happen.
+            try:
+                transaction.commit()
+            except BaseException as exc:  # noqa: B036 - handed to the jobs' callers in _finish
+                return group, outcomes, exc, False
+            return group, outcomes, None, False
         self._sync_in.put(transaction)
-        return group, outcomes, None
+        return group, outcomes, None, True
 
     def _finish(self, committing: tuple) -> None:
         """Wait for the group's COMMIT, then answer its jobs (only now: their work is durable)."""
-        group, outcomes, error = committing
-        if error is None:
+        group, outcomes, error, syncing = committing
+        if syncing:
             error = self._sync_out.get()
         if error is None:
             self.groups += 1
