@@ -6,16 +6,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from switch.ledger import Account, AccountFlags, Ledger, PendingStatus, Transfer, TransferFlags, unit
-
-L = 682
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000 * 10**9
-
-    def __call__(self) -> int:
-        return self.now
+from tests.ledger.test_ledger import Clock, L
 
 
 @pytest.fixture

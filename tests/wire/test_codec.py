@@ -2,21 +2,12 @@
 
 import iso8583
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from switch.wire import load_dialect
 from switch.wire.codec import CodecError, Unsupported, compile_spec
-
-COMPILED = ["ascii87", "binary87", "ebcdic87"]
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def _value(spec: dict, draw) -> str:
-    size = spec["max_len"] if spec["len_type"] == 0 else draw(st.integers(0, min(spec["max_len"], 40)))
-    if spec["data_enc"] == "b":
-        return draw(st.binary(min_size=size, max_size=size)).hex().upper()
-    return draw(st.text(alphabet="0123456789ABCXYZ =-", min_size=size, max_size=size))
+from tests.wire.strategies import COMPILED, SETTINGS, field_value
 
 
 @st.composite
@@ -25,7 +16,7 @@ def messages(draw, name):
     keys = draw(st.lists(st.sampled_from([k for k in spec if k.isdigit() and k not in ("1", "65")]), max_size=14, unique=True))
     msg = {"t": draw(st.sampled_from(["0100", "0200", "0210", "0420", "0800"]))}
     for key in keys:
-        msg[key] = _value(spec[key], draw)
+        msg[key] = field_value(spec[key], draw)
     return msg
 
 

@@ -3,26 +3,17 @@ pyiso8583's bytes and dicts; on anything else it must step aside, never answer d
 
 import iso8583
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from switch.wire import load_dialect
 from switch.wire.codec import CodecError, Unsupported, compile_spec
 from switch.wire.fastcodec import _FAST_MISS, _PLAN_LIMIT, _fast_decode, _fast_encode
+from tests.wire.strategies import COMPILED, SETTINGS, field_value
 
-COMPILED = ["ascii87", "binary87", "ebcdic87"]
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # A chip purchase's fields, so the layouts the switch really sees are always among the examples.
 PURCHASE = ["2", "3", "4", "7", "11", "12", "13", "14", "18", "22", "23", "25", "35", "37", "41", "42", "43",
             "49", "52", "55"]
-
-
-def _value(spec: dict, draw, long: bool) -> str:
-    top = spec["max_len"] if long else min(spec["max_len"], 40)
-    size = spec["max_len"] if spec["len_type"] == 0 else draw(st.integers(0, top))
-    if spec["data_enc"] == "b":
-        return draw(st.binary(min_size=size, max_size=size)).hex().upper()
-    return draw(st.text(alphabet="0123456789ABCXYZ =-D", min_size=size, max_size=size))
 
 
 @st.composite
@@ -35,7 +26,7 @@ def messages(draw, name):
     long = draw(st.booleans())
     msg = {"t": draw(st.sampled_from(["0100", "0200", "0210", "0420", "0800"]))}
     for key in dict.fromkeys(keys):
-        msg[key] = _value(spec[key], draw, long)
+        msg[key] = field_value(spec[key], draw, long, alphabet="0123456789ABCXYZ =-D")
     return msg
 
 
