@@ -20,7 +20,8 @@ a receivable that can only be paid down). The two limit flags exclude each other
 Transfer:
 - `pending`: a hold. Adds to debits_pending/credits_pending and counts against the limits at once.
   `timeout` (seconds, 0 = never) makes it expire: the hold is released and the pending transfer's status
-  becomes `expired` (released by every batch and by `Ledger.expire_pending()`).
+  becomes `expired` (released by `Ledger.expire_pending()`, by a batch that posts or voids it, and by
+  the batches that pass by, which look for overdue holds at most once a second of the ledger's clock).
 - `post_pending_transfer` with `pending_id`: moves the hold to posted. `amount` <= the pending amount
   posts part (the rest is released); `amount == AMOUNT_MAX` posts the full pending amount.
 - `void_pending_transfer` with `pending_id`: releases the hold (`amount` 0, AMOUNT_MAX or the pending
@@ -64,6 +65,9 @@ A concurrent insert of the same id is retried and then answered `exists`. On SQL
 threads of one process share a transaction and its fsync (group commit, switch/ledger/group.py), each
 caller's part in its own SAVEPOINT; a call still returns only after the commit holding its work. A
 `hook` passed to create_transfers runs inside that transaction and must not call the ledger itself.
+Inside a request's job (switch.ledger.unit) a caller may pass `fresh=True`: its ids are new (derived from
+a key it found unused in this transaction) and its hook raises nothing it would catch, so on SQLite the
+batch runs as a plain part of the job, with no savepoint, retry or look-up of its ids of its own.
 
 Audit (`switch.ledger.audit(engine)`, `acqsim ledger audit`): debits == credits per ledger (posted and
 pending), every balance == the sum of its transfers, no limit broken, no pending transfer past its
