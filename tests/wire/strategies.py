@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 COMPILED = ["ascii87", "binary87", "ebcdic87"]  # the dialects the compiled codec covers
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 80 random messages per test and dialect keep the default run fast (each costs 20-50 ms: hypothesis draws
+# every field); ACQSIM_FUZZ_SCALE multiplies them for a longer run, as for the fuzz tests (tests/fuzz).
+EXAMPLES = max(1, int(80 * float(os.environ.get("ACQSIM_FUZZ_SCALE", "1"))))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def field_value(spec: dict, draw, long: bool = False, alphabet: str = "0123456789ABCXYZ =-") -> str:
