@@ -33,8 +33,10 @@ def bench(args) -> int:
             import matplotlib  # noqa: F401
         except ImportError:
             raise CliError("--plot needs matplotlib: pip install 'acqsim[bench]'") from None
-    if args.count < 1 or args.connections < 1 or args.processes < 1 or args.duration < 0:
+    if args.count < 1 or args.connections < 1 or args.processes < 1:
         raise CliError("--count, --connections and --processes must be positive")
+    if args.duration < 0 or args.rate < 0 or args.cards < 1:
+        raise CliError("--duration and --rate must not be negative, --cards must be positive")
     if args.processes > 1 and not (args.db or "").startswith("postgres"):
         raise CliError("several switch processes need a shared PostgreSQL database (--db postgresql://...)")
     options = BenchOptions(mode=args.mode, count=args.count, duration=args.duration, connections=args.connections,

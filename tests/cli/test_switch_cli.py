@@ -41,7 +41,8 @@ def test_serve_two_listeners_with_their_own_dialects(tmp_path):
 
 def test_bad_arguments_get_one_line(tmp_path):
     for args in (["switch", "serve", "--dialect", "klingon"], ["switch", "serve", "--listen", "nonsense"],
-                 ["iso", "decode", "zz"], ["switch", "serve", "--framing", "len9"]):
+                 ["iso", "decode", "zz"], ["switch", "serve", "--framing", "len9"], ["bench", "--rate", "-5"],
+                 ["bench", "--count", "0"], ["bench", "--cards", "0"]):
         result = subprocess.run([*ACQSIM, *args], capture_output=True, text=True, timeout=30)
         assert result.returncode == 2, args
         assert "Traceback" not in result.stderr
