@@ -90,6 +90,14 @@ def _ibm_verify(hsm, r: Reader, key_type: str):
     _max_len(r)
     block = r.hex(16)
     fmt = r.num(2)
+    check_len, account, dec_table, pvd, offset = _ibm_fields(r)
+    p = hsm._pin_from_block(key, block, fmt, account)
+    return ("00", "") if pin.ibm_verify(pvk, p, dec_table, pvd, offset, check_len) else ("01", "")
+
+
+def _ibm_fields(r: Reader) -> tuple[int, str, str, str, str]:
+    """The IBM 3624 offset method's fields: check length, account, decimalisation table, PIN validation
+    data (expanded) and offset."""
     check_len = int(r.num(2))
     account = r.num(12)
     dec_table = r.num(16)
@@ -97,8 +105,7 @@ def _ibm_verify(hsm, r: Reader, key_type: str):
     offset = r.text(12)
     if not 4 <= check_len <= 12 or any(c not in "0123456789F" for c in offset):
         raise HsmError("15", "check length or offset")
-    p = hsm._pin_from_block(key, block, fmt, account)
-    return ("00", "") if pin.ibm_verify(pvk, p, dec_table, pvd, offset, check_len) else ("01", "")
+    return check_len, account, dec_table, pvd, offset
 
 
 @command("DA")
@@ -186,13 +193,7 @@ def _dukpt_ibm(hsm, r: Reader):
     pvk = hsm.key(r.key(16, "UXZ"), "PVK", "11")
     ksn = _ksn(r)
     block = r.hex(16)
-    check_len = int(r.num(2))
-    account = r.num(12)
-    dec_table = r.num(16)
-    pvd = pin.expand_pvd(r.text(12), account)
-    offset = r.text(12)
-    if not 4 <= check_len <= 12 or any(c not in "0123456789F" for c in offset):
-        raise HsmError("15", "check length or offset")
+    check_len, account, dec_table, pvd, offset = _ibm_fields(r)
     p = hsm._pin_from_block(dukpt.tdes_pin_key(bdk, ksn), block, "01", account)
     return ("00", "") if pin.ibm_verify(pvk, p, dec_table, pvd, offset, check_len) else ("01", "")
 

@@ -6,22 +6,14 @@ import threading
 
 import pytest
 
-from switch.ledger import Account, AccountFlags, Ledger, Transfer, audit
-from switch.store import open_database
-
-
-class Boom(Exception):
-    pass
+from switch.ledger import Ledger, Transfer, audit
+from tests.ledger.conftest import Boom, three_accounts
 
 
 @pytest.fixture
 def ledger(tmp_path):
-    engine = open_database(None, tmp_path)
-    led = Ledger(engine)
-    led.create_accounts([Account(1, 682, 1), Account(2, 682, 2, flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS),
-                         Account(3, 682, 3)])
-    led.create_transfers([Transfer(1, 1, 2, 5_000, ledger=682, code=1)])
-    yield led
+    engine = three_accounts(tmp_path, 5_000)
+    yield Ledger(engine)
     engine.dispose()
 
 

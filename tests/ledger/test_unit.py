@@ -6,21 +6,14 @@ import threading
 
 import pytest
 
-from switch.ledger import Account, AccountFlags, Ledger, Transfer, audit, unit
+from switch.ledger import Account, Ledger, Transfer, audit, unit
 from switch.store import open_database
-
-
-class Boom(Exception):
-    pass
+from tests.ledger.conftest import Boom, three_accounts
 
 
 @pytest.fixture
 def engine(tmp_path):
-    eng = open_database(None, tmp_path)
-    led = Ledger(eng)
-    led.create_accounts([Account(1, 682, 1), Account(2, 682, 2, flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS),
-                         Account(3, 682, 3)])
-    led.create_transfers([Transfer(1, 1, 2, 1_000, ledger=682, code=1)])
+    eng = three_accounts(tmp_path, 1_000)
     yield eng
     eng.dispose()
 
