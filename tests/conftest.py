@@ -31,13 +31,13 @@ def reactor():
         yield _reactor
 
 
-@pytest.fixture(scope="session")
-def call_in_reactor(reactor):
-    """call_in_reactor(fn, *args, timeout=10, **kw): run fn on the reactor thread, wait for its result
-    (Deferreds and coroutines are awaited), re-raise its exception; fails the test after `timeout`."""
+def reactor_caller(reactor, default_timeout: float = 10.0):
+    """call(fn, *args, timeout=..., **kw): run fn on the reactor thread, wait for its result (Deferreds
+    and coroutines are awaited), re-raise its exception; TimeoutError after `timeout`."""
     from twisted.internet import defer
+    from twisted.python.failure import Failure
 
-    def call(fn, *args, timeout: float = 10.0, **kwargs):
+    def call(fn, *args, timeout: float = default_timeout, **kwargs):
         results: queue.Queue = queue.Queue()
 
         def run():
@@ -50,13 +50,17 @@ def call_in_reactor(reactor):
             result = results.get(timeout=timeout)
         except queue.Empty:
             raise TimeoutError(f"{getattr(fn, '__name__', fn)} did not finish within {timeout}s") from None
-        from twisted.python.failure import Failure
-
         if isinstance(result, Failure):
             result.raiseException()
         return result
 
     return call
+
+
+@pytest.fixture(scope="session")
+def call_in_reactor(reactor):
+    """call_in_reactor(fn, *args, timeout=10, **kw): see reactor_caller."""
+    return reactor_caller(reactor)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ half a minute: the traffic is spread out so the live TPS chart has a shape.
 from __future__ import annotations
 
 import datetime as dt
-import queue
 import random
 import sys
 import tempfile
@@ -17,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+from tests.conftest import reactor_caller
 from tests.http.browser import Browser, find_chromium
 from tests.http.world import MERCHANT, MID1, OPERATOR, TRAFFIC, build_world, send
 
@@ -30,24 +30,7 @@ EXTRA = [  # more of a day at merchant 1's POS and the ATM
 
 
 def call_in_reactor(reactor):
-    from twisted.internet import defer
-    from twisted.python.failure import Failure
-
-    def call(fn, *args, timeout: float = 60.0, **kwargs):
-        results: queue.Queue = queue.Queue()
-
-        def run():
-            d = defer.maybeDeferred(fn, *args, **kwargs)
-            d.addCallback(lambda r: defer.ensureDeferred(r) if hasattr(r, "__await__") else r)
-            d.addBoth(results.put)
-
-        reactor.callFromThread(run)
-        result = results.get(timeout=timeout)
-        if isinstance(result, Failure):
-            result.raiseException()
-        return result
-
-    return call
+    return reactor_caller(reactor, default_timeout=60.0)
 
 
 def main(out_dir: str = "docs/img") -> int:
