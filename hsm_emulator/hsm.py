@@ -92,7 +92,7 @@ class Hsm:
     # ----------------------------------------------------------------------------------- key helpers
     def key(self, text: str, key_type: str, parity_error: str = "10") -> bytes:
         """Decrypt a key under the LMK and check its parity (payShield error `parity_error` if bad)."""
-        return check_parity(self.lmk.decrypt_key(text, key_type), parity_error)
+        return self.lmk.decrypt_checked(text, key_type, parity_error)
 
     def import_clear_key(self, clear_hex: str, key_type: str, scheme: str = "U") -> tuple[str, str]:
         """Clear test key -> (key under LMK, KCV 6H). For loading fixtures (a test-lab key ceremony).

@@ -98,6 +98,7 @@ class Lmk:
             raise ValueError("a variant LMK is 20 double-length pairs")
         self._pairs = tuple(bytes(p) for p in pairs)
         self._cache: dict[tuple[str, str], bytes] = {}
+        self._odd: dict[tuple[str, str], bytes] = {}  # keys that passed the parity check (decrypt_checked)
         self._lock = threading.Lock()
 
     @classmethod
@@ -166,6 +167,20 @@ class Lmk:
             if len(self._cache) > 10000:
                 self._cache.clear()
             self._cache[cache_key] = clear
+        return clear
+
+    def decrypt_checked(self, text: str, key_type: str, parity_error: str) -> bytes:
+        """decrypt_key, then the odd-parity check (HsmError `parity_error`); a key that passed is not checked
+        again (the typed API asks for the same few keys on every request)."""
+        cache_key = (text, key_type)
+        hit = self._odd.get(cache_key)
+        if hit is not None:
+            return hit
+        clear = check_parity(self.decrypt_key(text, key_type), parity_error)
+        with self._lock:
+            if len(self._odd) > 10000:
+                self._odd.clear()
+            self._odd[cache_key] = clear
         return clear
 
     def _crypt(self, data: bytes, key_type: str, scheme: str, fn) -> bytes:
