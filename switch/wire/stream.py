@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from twisted.internet import protocol
+from twisted.internet import protocol, tcp
 from twisted.protocols.policies import TimeoutMixin
 
 from switch.wire.dialect import Dialect
@@ -12,6 +12,27 @@ from switch.wire.dump import masked_hex
 from switch.wire.framing import FrameError, FrameReader, Framing
 
 log = logging.getLogger("acqsim.wire")
+_PLAIN_TCP = (tcp.Server, tcp.Client)
+
+
+def write_now(transport, data: bytes) -> None:
+    """`transport.write(data)`, but sent at once on a plain TCP socket with nothing queued ahead of it.
+
+    Twisted's write only buffers: it registers the socket for writing (epoll_ctl), sends on the next turn
+    of the loop and deregisters it (epoll_ctl again). For one small answer that is three system calls and
+    a loop turn where one send() does, and each call lets another thread take the GIL. Anything queued,
+    TLS, a short send or an error goes the usual way, so order and error handling stay Twisted's.
+    """
+    if (type(transport) in _PLAIN_TCP and not transport.TLS and transport.connected
+            and not transport.disconnecting and not transport.dataBuffer
+            # Twisted's private state, read with defaults that turn this path off should it change
+            and not getattr(transport, "_tempDataLen", 1) and not getattr(transport, "_writeDisconnected", 1)):
+        sent = transport.writeSomeData(data)
+        if type(sent) is int and sent > 0:
+            if sent == len(data):
+                return
+            data = data[sent:]
+    transport.write(data)
 
 
 class FramedIsoProtocol(protocol.Protocol, TimeoutMixin):
@@ -58,7 +79,7 @@ class FramedIsoProtocol(protocol.Protocol, TimeoutMixin):
         raise NotImplementedError
 
     def sendFrame(self, payload: bytes, tpdu: bytes | None = None) -> None:
-        self.transport.write(self.framing.frame(payload, tpdu))
+        write_now(self.transport, self.framing.frame(payload, tpdu))
 
     def timeoutConnection(self) -> None:
         state = "mid-frame" if self._reader.pending else "idle"
