@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import operator
 import threading
 import time
@@ -179,7 +180,9 @@ class Ledger:
             overdue = {r[0] for r in self._raw.rows(_OVERDUE, (int(PendingStatus.PENDING), now), conn)}
             pend_ids |= overdue
             self._swept_at = now if len(overdue) < _SWEEP else 0
-        existing = self._select_transfers(conn, pend_ids if new_ids else {t.id for t in transfers} | pend_ids)
+        # A purchase (fresh ids, nothing pending) reads its accounts only: the common case skips the rest.
+        wanted = pend_ids if new_ids else {t.id for t in transfers} | pend_ids
+        existing = self._select_transfers(conn, wanted) if wanted else {}
         acct_ids = {t.debit_account_id for t in transfers} | {t.credit_account_id for t in transfers}
         for pid in pend_ids:
             p = existing.get(pid)
@@ -189,10 +192,11 @@ class Ledger:
         # Lock order: accounts by id, then pending rows by id -> no deadlock between batches.
         accounts = {a.id: a for a in self._select_accounts(conn, acct_ids, lock=True)}
         pendings = {}
-        for pid, status, expires_at in self._select_pending(conn, pend_ids):
-            p = existing.get(pid)
-            if p is not None:
-                pendings[pid] = PendingState(p, status, expires_at, False)
+        if pend_ids:
+            for pid, status, expires_at in self._select_pending(conn, pend_ids):
+                p = existing.get(pid)
+                if p is not None:
+                    pendings[pid] = PendingState(p, status, expires_at, False)
         return Batch(accounts, existing, pendings, now)
 
     # Plain SQL on the DBAPI connection (switch.ledger.unit.RawSQL): these run for every booking, and
@@ -200,7 +204,7 @@ class Ledger:
     def _select_accounts(self, conn: Connection, ids: set[int], lock: bool) -> list[Account]:
         out = []
         for chunk in _chunks(sorted(i for i in ids if 0 < i < ID_MAX)):
-            sql = _SELECT_ACCOUNTS + _in(len(chunk)) + " ORDER BY id" + (" FOR UPDATE" if lock and self._pg else "")
+            sql = _accounts_sql(len(chunk), lock and self._pg)
             out.extend(Account(*row) for row in self._raw.rows(sql, tuple(chunk), conn))
         return out
 
@@ -253,6 +257,12 @@ _UPDATE_ACCOUNT = ("UPDATE ledger_accounts SET debits_pending = ?, debits_posted
 
 def _in(n: int) -> str:
     return "(" + ", ".join("?" * n) + ")"
+
+
+@functools.lru_cache(maxsize=64)
+def _accounts_sql(n: int, for_update: bool) -> str:
+    """The accounts read for n ids (text built once per shape: it runs for every booking)."""
+    return _SELECT_ACCOUNTS + _in(n) + " ORDER BY id" + (" FOR UPDATE" if for_update else "")
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -10,11 +10,10 @@ class Currency:
     numeric: str
     alpha: str
     exponent: int
+    ledger: int = field(init=False, compare=False)  # one TigerBeetle ledger per currency: its ISO numeric code
 
-    @property
-    def ledger(self) -> int:
-        """One TigerBeetle ledger per currency: its ISO numeric code."""
-        return int(self.numeric)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ledger", int(self.numeric))  # read for every transfer: computed once
 
 
 _TABLE = [Currency("682", "SAR", 2), Currency("368", "IQD", 3), Currency("840", "USD", 2),
@@ -24,6 +23,9 @@ _BY_KEY = {c.numeric: c for c in _TABLE} | {c.alpha: c for c in _TABLE}
 
 def currency(code: str | int) -> Currency:
     """Look a currency up by numeric ("682", 682) or alpha ("SAR") code; ValueError if unknown."""
+    known = _BY_KEY.get(code)  # the usual case, several times per request: a code exactly as tabled
+    if known is not None:
+        return known
     key = str(code).upper()
     if key.isdigit():
         key = key.zfill(3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import operator
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -217,7 +218,7 @@ class WalletsCore:
             if st == OK and on_ok is not None:
                 on_ok(conn, {"booked": booked, "row": row})
             full = _row(key, kind, row, values, self.clock(), detail)
-            raw.execute(_INSERT_EVENT, tuple(full[c] for c in _EVENT_COLUMNS), conn)
+            raw.execute(_INSERT_EVENT, _event_values(full), conn)
             box["outcome"] = _outcome_from(full)
 
         try:
@@ -244,6 +245,7 @@ class WalletsCore:
 
 
 _EVENT_COLUMNS = tuple(c.name for c in W.events.columns)
+_event_values = operator.itemgetter(*_EVENT_COLUMNS)  # an event dict -> its row tuple, in C
 _INSERT_EVENT = (f"INSERT INTO wallet_events ({', '.join(chr(34) + c + chr(34) for c in _EVENT_COLUMNS)}) "
                  f"VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})")
 _SELECT_KEY = 'SELECT "key" FROM wallet_events WHERE "key" = ?'

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from switch.ledger import audit
 from switch.wallets import cycle_bounds, statement_csv
@@ -26,7 +28,31 @@ def test_mdr_percent_fixed_min_max_and_rounding():
     assert prem.mdr_fee(10_000, "682") == 170  # 1.20 % + 0.50 SAR fixed
     assert std.mdr_fee(1_234_567, "368") == 22_000  # 21,604.9 fils -> 22 whole dinars
     assert std.mdr_fee(1_000, "IQD") == 0 or std.mdr_fee(1_000, "IQD") % 1000 == 0
-    assert std.round_fee(__import__("decimal").Decimal("12.5"), "682") == 13  # half up
+    assert std.round_fee(25, 2, "682") == 13  # 12.5 halils: half up
+    assert std.round_fee(-25, 2, "682") == -13  # half away from zero, as Decimal's ROUND_HALF_UP
+
+
+@settings(max_examples=400, deadline=None)
+@given(amount=st.integers(0, 10**12), percent=st.decimals(0, 10, places=3), fixed=st.integers(0, 5_000),
+       low=st.integers(0, 5_000), high=st.one_of(st.none(), st.integers(0, 10**7)),
+       cur=st.sampled_from(["682", "368", "840", "414"]), whole=st.booleans())
+def test_mdr_fee_matches_the_decimal_formula(amount, percent, fixed, low, high, cur, whole):
+    """N3/B11 in exact integers gives what the rule's Decimal formula gives, for any contract."""
+    from dataclasses import replace
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from switch.wallets.currency import currency
+
+    c = currency(cur)
+    contract = replace(load_contracts()["standard"], mdr_percent=percent, mdr_fixed={c.alpha: fixed},
+                       mdr_min={c.alpha: low}, mdr_max={} if high is None else {c.alpha: high},
+                       rounding={c.alpha: "whole" if whole else "minor"})
+    raw = max(Decimal(amount) * percent / 100 + fixed, Decimal(low))
+    if high is not None:
+        raw = min(raw, Decimal(high))
+    step = Decimal(10) ** c.exponent if whole else Decimal(1)
+    rounded = int((raw / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step)
+    assert contract.mdr_fee(amount, cur) == max(0, min(rounded, amount))
 
 
 def test_saudi_calendar_sunday_to_thursday_with_holidays():
