@@ -9,6 +9,7 @@ also measures; `--profile PATH` writes a cProfile of the whole run.
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -85,6 +86,8 @@ def run(count: int, group: int = 32, cards: int = 50, profile: str | None = None
         profiler.disable()
         profiler.dump_stats(profile)
     conn.close()
+    engine.dispose()
+    shutil.rmtree(work, ignore_errors=True)  # the plan's cards and the database are not kept
     per = {k: round(v / len(frames) * 1e6, 1) for k, v in spent.items()}
     per["total"] = round(sum(per.values()), 1)
     return per

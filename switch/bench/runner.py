@@ -7,6 +7,7 @@ and after the measured run, so a busy machine slows the run but does not change 
 from __future__ import annotations
 
 import pickle
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -89,7 +90,32 @@ def _switch_argv(work: Path, config: Path, db: str | None, rules: Path | None) -
 
 
 def run(options: BenchOptions) -> dict:
+    """One bench run in a work directory (and, on PostgreSQL, a schema) of its own, removed afterwards:
+    the request plans hold the bench cards' tracks and PIN blocks, which must not stay on disk."""
     work = Path(tempfile.mkdtemp(prefix="acqsim-bench-"))
+    db, schema = options.db, None
+    if db and db.startswith("postgres"):
+        db, schema = _pg_schema_url(db)
+    try:
+        return _run(options, work, db)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if schema is not None:
+            _drop_schema(options.db, schema)
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+def _run(options: BenchOptions, work: Path, db: str | None) -> dict:
     fixtures = make_bench_fixtures(work / "fixtures", options.cards)
     config = work / "bench.yaml"
     config.write_text(yaml.safe_dump({"fixtures_dir": str(fixtures)}))
@@ -97,9 +123,6 @@ def run(options: BenchOptions) -> dict:
     if options.mode == "hostsim":
         rules = work / "rules.yaml"
         rules.write_text(yaml.safe_dump({"rules": [{"name": "approve all", "match": {}, "action": {"respond": "00"}}]}))
-    db = options.db
-    if db and db.startswith("postgres"):
-        db, _ = _pg_schema_url(db)
     plans, warm = _write_plans(work, fixtures, options, options.processes)
     report: dict = {"mode": options.mode, "db": "PostgreSQL" if db else "SQLite (WAL, synchronous=FULL)",
                     "connections": options.connections, "processes": options.processes}

@@ -2,14 +2,17 @@
 figures the issue names (a smoke run: the figures themselves are measured by hand, see docs/performance.md)."""
 
 import json
+import os
 import subprocess
 import sys
 
 
 def test_bench_reports_every_figure_and_a_clean_audit(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     run = subprocess.run([sys.executable, "-m", "switch.cli.main", "bench", "--count", "300", "--connections", "4",
                           "--cards", "5", "--json"], capture_output=True, text=True, timeout=300,
-                         env={**__import__("os").environ, "ACQSIM_DATA_DIR": str(tmp_path)})
+                         env={**os.environ, "ACQSIM_DATA_DIR": str(tmp_path), "TMPDIR": str(scratch)})
     assert run.returncode == 0, run.stderr[-2000:]
     report = json.loads(run.stdout)
     for key in ("tps", "p50_ms", "p95_ms", "p99_ms", "cpu_us_per_txn", "baseline_cpu_us_per_msg", "ratio", "audit_ok"):
@@ -19,3 +22,5 @@ def test_bench_reports_every_figure_and_a_clean_audit(tmp_path):
     assert report["cpu_us_per_txn"] > report["baseline_cpu_us_per_msg"] > 0
     codes = report["report"]["switch"]["codes"]
     assert codes.get("purchase:00", 0) > 0 and any(k.startswith("decline:5") for k in codes)
+    # The work directory held the plans (the bench cards' tracks and PIN blocks) and the database: gone.
+    assert list(scratch.iterdir()) == []
