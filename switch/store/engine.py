@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
 from switch.paths import default_data_dir
@@ -60,10 +62,11 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
         # Readers may ask for a deferred BEGIN; every other transaction takes the write lock at once.
-        if conn.get_execution_options().get("sqlite_readonly"):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        statement = "BEGIN" if conn.get_execution_options().get("sqlite_readonly") else "BEGIN IMMEDIATE"
+        try:  # on the driver itself: exec_driver_sql costs ~8 us per transaction (one per group commit)
+            conn.connection.driver_connection.execute(statement)
+        except sqlite3.Error as exc:  # wrapped as exec_driver_sql would: callers see SQLAlchemy's errors
+            raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
     return engine
 

@@ -148,3 +148,24 @@ def test_pg_direct_job_rolls_back_on_error(pg_url):
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_a_locked_database_at_begin_is_sqlalchemys_operational_error(tmp_path):
+    """The SQLite BEGIN runs on the driver directly (issue 9); a lock it cannot get still surfaces as the
+    SQLAlchemy error the CLI turns into a one-line message, not as a bare sqlite3 error."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    engine = open_database(None, tmp_path)
+    holder = sqlite3.connect(tmp_path / "acqsim.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with engine.connect() as conn:
+            conn.connection.driver_connection.execute("PRAGMA busy_timeout=50")
+            with pytest.raises(OperationalError, match="locked"):
+                conn.begin()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        engine.dispose()
