@@ -98,7 +98,8 @@ def engine(request, tmp_path):
     if request.param == "sqlite":
         eng = open_database(None, tmp_path)
     else:
-        eng = open_database(os.environ["ACQSIM_TEST_PG_URL"], schema=request.getfixturevalue("pg_schema"))
+        schema = request.getfixturevalue("pg_schema")  # first: it skips, saying so, without the URL
+        eng = open_database(os.environ["ACQSIM_TEST_PG_URL"], schema=schema)
     yield eng
     eng.dispose()
 
