@@ -23,7 +23,8 @@ Step = Callable[[AuthContext, Services], None]
 
 
 def remote_issuer(ctx: AuthContext, s: Services) -> None:
-    """Forward a card of a remote issuer's BIN range to its host; 91 on timeout (reversal queued)."""
+    """Forward a card of a remote issuer's BIN range to its host; 91 on timeout (reversal queued). Its
+    approval goes on: the card steps have no card to check, and `book` books the off-us sale in the job."""
     if not ctx.remote:
         return None
     if s.remote is None:
@@ -34,7 +35,6 @@ def remote_issuer(ctx: AuthContext, s: Services) -> None:
     if rc != "00":
         return ctx.decline(rc, answer.get("_reason", "declined by the remote issuer"))
     ctx.state = "approved"
-    ctx.finished = True
     return None
 
 
@@ -162,6 +162,8 @@ class Runner:
             if ctx.deadline is not None and time.monotonic() > ctx.deadline:
                 # The database is too slow: the terminal would give up before this answer reaches it, so
                 # book nothing and answer 91 (issue 10) rather than approve a sale nobody hears about.
+                if funds.remote_approved(ctx):
+                    funds.undo_remote_approval(ctx, self.s)  # the remote issuer must release its approval
                 ctx.rc, ctx.step, ctx.reason = "91", "deadline", "answer budget exceeded (slow database)"
                 return self.answer(ctx)
             self._steps(ctx, rest, catch=False)  # an error rolls the whole request back: 96, nothing kept
@@ -171,7 +173,18 @@ class Runner:
     def failed(self, ctx: AuthContext, error: BaseException) -> dict[str, str]:
         """The answer when a request's transaction failed: nothing of it was kept."""
         log.error("booking failed for %s tid=%s stan=%s: %r", ctx.masked_pan, ctx.tid, ctx.stan, error)
+        if funds.remote_approved(ctx):
+            self._release_remote(ctx)
         return {"39": "96", "37": ctx.request.get("37") or self.numbers.rrn()}
+
+    def _release_remote(self, ctx: AuthContext) -> None:
+        """The remote issuer approved, our transaction (booking, any advice queued in it) was rolled back:
+        queue its reversal advice now, in a transaction of its own."""
+        try:
+            funds.undo_remote_approval(ctx, self.s)
+        except Exception:  # the store is down too: the advice cannot be kept, say so loudly
+            log.exception("could not queue the reversal advice for %s tid=%s stan=%s", ctx.masked_pan, ctx.tid,
+                          ctx.stan)
 
     def answer(self, ctx: AuthContext) -> dict[str, str]:
         rc = ctx.rc or "00"

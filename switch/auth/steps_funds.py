@@ -44,7 +44,7 @@ def book(ctx: AuthContext, s: Services) -> None:
     """Book an approved request in the ledger; 51 when the cardholder account cannot cover it (B3)."""
     card, term = ctx.card, ctx.terminal
     if card is None or term is None:
-        return None
+        return book_offus(ctx, s) if ctx.remote else None  # remote issuer: here only after its approval
     ctx.txn_ref = request_key(ctx)
     common = {"account": card.account_id, "mid": term.mid, "tid": term.tid, "currency": card.currency,
               "amount": ctx.amount}
@@ -79,6 +79,46 @@ def book(ctx: AuthContext, s: Services) -> None:
     return None
 
 
+# Remote approvals booked to the merchant (purchase, cash). A pre-authorisation is not: its completion
+# (0220) would also have to be passed on to the remote issuer, which the switch does not do yet.
+OFFUS_BOOKED = {"00": False, "01": True}  # processing code -> cash
+
+
+def book_offus(ctx: AuthContext, s: Services) -> None:
+    """A sale the remote issuer approved: its interchange receivable pays the merchant, minus the MDR fee
+    (N3, B11). Limits are that issuer's business (N15: not counted here). If the booking is refused (e.g.
+    N8 suspended merchant) the terminal gets the decline and the issuer a reversal advice for its approval."""
+    term = ctx.terminal
+    cash = OFFUS_BOOKED.get(ctx.txn_type)
+    if term is None or cash is None or ctx.mti != "0200":
+        return None  # approved by the issuer, nothing to book here (balance, refund, transfer, pre-auth)
+    sync = getattr(s.store, "sync", None)
+    if sync is not None:  # the forward took up to the issuer's timeout: re-read a merchant suspended since (N8)
+        sync()
+    ctx.txn_ref = request_key(ctx)
+    outcome = s.funds.offus(ctx.txn_ref, issuer=ctx.issuer.issuer_id, mid=term.mid, tid=term.tid,
+                            currency=term.currency, amount=ctx.amount, cash=cash)
+    rc = OUTCOME_RC.get(outcome, "96")
+    if rc != "00":
+        undo_remote_approval(ctx, s)
+        return ctx.decline(rc, f"ledger: {outcome}; the remote approval is reversed by advice")
+    return None
+
+
+def remote_approved(ctx: AuthContext) -> bool:
+    """The remote issuer approved this request (ctx.remote is set by card_lookup; after it, only the
+    remote_issuer step declines for that issuer, so any other outcome followed its approval)."""
+    return ctx.remote and ctx.step != "remote_issuer"
+
+
+def undo_remote_approval(ctx: AuthContext, s: Services) -> None:
+    """We decline what the remote issuer approved: queue the 0420 advice that releases its approval
+    (inside a job: committed with the answer) and drop its approval code and ARPC from our answer."""
+    for f in ("38", "54", "55"):
+        ctx.response.pop(f, None)
+    s.remote.queue_reversal(ctx.issuer.issuer_id, ctx.request)
+
+
 def balance_field(currency: str, ledger: int, available: int) -> str:
     """Field 54 additional amounts: account type 00, amount type 01 ledger / 02 available, C/D sign."""
     def one(kind: str, v: int) -> str:
@@ -108,18 +148,14 @@ def reverse(ctx: AuthContext, s: Services) -> None:
     if o["rc"] != "00" or o["state"] in ("inquiry", "reversed"):
         ctx.state = "noop"
         return None  # nothing was booked or it is already reversed: acknowledge
-    if not o["txn_ref"] and o["card_id"] is None:
-        return _reverse_remote(ctx, s)
-    remaining = int(o["amount"]) - int(o["reversed_amount"] or 0)
-    amount = remaining
-    if ctx.request.get("95"):
-        replacement = int(ctx.request["95"][:12] or 0)
-        amount = int(o["amount"]) - replacement - int(o["reversed_amount"] or 0)
-        if amount < 0 or replacement > int(o["amount"]):
-            return ctx.decline("13", "replacement amount exceeds the original")
+    amount = _reversal_amount(ctx, o)
+    if amount is None:
+        return ctx.decline("13", "replacement amount exceeds the original")
     if amount <= 0:
         ctx.state = "noop"
         return None
+    if o["card_id"] is None:  # approved by a remote issuer (an on-us approval always has its card)
+        return _reverse_remote(ctx, s, amount)
     outcome = s.funds.reverse(ctx.txn_ref, original_key=o["txn_ref"], amount=amount, tid=ctx.tid)
     if outcome == "settled":
         card = ctx.card
@@ -130,9 +166,7 @@ def reverse(ctx: AuthContext, s: Services) -> None:
     rc = OUTCOME_RC.get(outcome, "96")
     if rc != "00":
         return ctx.decline(rc, f"ledger: {outcome}")
-    done = int(o["reversed_amount"] or 0) + amount
-    s.journal.update_original(o["id"], state="reversed" if done >= int(o["amount"]) else "part_reversed",
-                              reversed_amount=done)
+    _mark_reversed(ctx, s, amount)
     ctx.state = ctx.state or "reversal"
     if ctx.card is not None and o["proc"]:
         ctx.request = {**ctx.request, "3": o["proc"]}  # limit category of the original
@@ -140,15 +174,43 @@ def reverse(ctx: AuthContext, s: Services) -> None:
     return None
 
 
-def _reverse_remote(ctx: AuthContext, s: Services) -> None:
+def _reversal_amount(ctx: AuthContext, o: dict) -> int | None:
+    """What this reversal gives back: the rest of the original, or down to field 95's replacement amount;
+    None when the replacement exceeds the original."""
+    reversed_before = int(o["reversed_amount"] or 0)
+    if not ctx.request.get("95"):
+        return int(o["amount"]) - reversed_before
+    replacement = int(ctx.request["95"][:12] or 0)
+    amount = int(o["amount"]) - replacement - reversed_before
+    if amount < 0 or replacement > int(o["amount"]):
+        return None
+    return amount
+
+
+def _mark_reversed(ctx: AuthContext, s: Services, amount: int) -> None:
+    o = ctx.original
+    done = int(o["reversed_amount"] or 0) + amount
+    s.journal.update_original(o["id"], state="reversed" if done >= int(o["amount"]) else "part_reversed",
+                              reversed_amount=done)
+
+
+def _reverse_remote(ctx: AuthContext, s: Services, amount: int) -> None:
     """The original was approved by a remote issuer: pass the reversal on as an advice, queued and retried
-    until that issuer acknowledges it; the terminal gets 00 at once."""
+    until that issuer acknowledges it, and take the off-us sale back from the merchant (in full or part,
+    N7 after settlement) in the same job; the terminal gets 00 at once. Originals approved but not booked
+    here (balance, refund, pre-authorisation, or journalled before off-us booking) only get the advice."""
+    o = ctx.original
     pan = ctx.request.get("2") or ctx.request.get("35", "").replace("D", "=").split("=")[0]
     routed = s.store.route_bin(pan) if pan else None
     if routed is None or routed[0].kind != "remote" or s.remote is None:
-        return ctx.decline("25", "original was not booked here and no remote issuer is known for it")
+        return ctx.decline("25", "original approved by a remote issuer that is not known for this card")
+    if o["txn_ref"]:
+        outcome = s.funds.reverse(ctx.txn_ref, original_key=o["txn_ref"], amount=amount, tid=ctx.tid)
+        rc = OUTCOME_RC.get(outcome, "96")
+        if rc != "00":
+            return ctx.decline(rc, f"ledger: {outcome}")
     s.remote.queue_message(routed[0].issuer_id, {**ctx.request, "t": "0420", "2": pan})
-    s.journal.update_original(ctx.original["id"], state="reversed", reversed_amount=int(ctx.original["amount"]))
+    _mark_reversed(ctx, s, amount)
     ctx.state = "reversal"
     return None
 

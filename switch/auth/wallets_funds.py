@@ -40,6 +40,11 @@ class WalletsFunds:
     def cash(self, key, *, account, mid, tid, currency, amount):
         return _status(self.w.cash_withdrawal(key, self._acct(account), mid, currency, amount, tid=tid))
 
+    def offus(self, key, *, issuer, mid, tid, currency, amount, cash=False):
+        # A sale approved by a remote issuer: its interchange receivable pays the merchant (off-us acquiring).
+        return _status(self.w.acquire_offus(key, issuer, mid, currency, amount, tid=tid,
+                                            kind="cash" if cash else "purchase"))
+
     def hold(self, key, *, account, mid, tid, currency, amount, timeout):
         return _status(self.w.authorize_hold(key, self._acct(account), mid, currency, amount, timeout=timeout,
                                              tid=tid))

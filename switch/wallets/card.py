@@ -1,4 +1,5 @@
-"""Card events the authorisation pipeline books: hold, capture, purchase, cash, transfer, reversal."""
+"""Card events the authorisation pipeline books: hold, capture, purchase, cash, off-us sale, transfer,
+reversal."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ class CardEvents(WalletsCore):
 
     def purchase(self, key: str, card_account: int, mid: str, cur: str, amount: int, *, tid: str | None = None,
                  kind: str = "purchase") -> Outcome:
-        """Debit the card, credit the merchant's unsettled wallet; the MDR fee (N3, B11) is taken at once."""
+        """Debit the card (or, off-us, the issuer's interchange receivable), credit the merchant's unsettled
+        wallet; the MDR fee (N3, B11) is taken at once."""
         cur = currency(cur).numeric
         row = {"mid": mid, "tid": tid, "currency": cur, "card_account": card_account, "amount": amount}
         if amount <= 0:
@@ -50,6 +52,16 @@ class CardEvents(WalletsCore):
                         tid: str | None = None) -> Outcome:
         """ATM cash: the card pays the ATM owner's wallet (its contract's fee applies)."""
         return self.purchase(key, card_account, mid, cur, amount, tid=tid, kind="cash")
+
+    def acquire_offus(self, key: str, issuer_ref: str, mid: str, cur: str, amount: int, *, tid: str | None = None,
+                      kind: str = "purchase") -> Outcome:
+        """Off-us acquiring: a sale approved by the remote issuer `issuer_ref` (no cardholder account here).
+        The interchange receivable of that issuer pays the merchant's unsettled wallet; the rest is the
+        purchase path itself (N8 merchant check, MDR fee N3/B11, idempotent on `key`), so `void`, batch
+        close, settlement and chargebacks treat it as the sale it is (kind purchase or cash)."""
+        self._ensure([chart.interchange_account(issuer_ref, cur)])  # created on first use, then known in memory
+        return self.purchase(key, chart.interchange_account_id(issuer_ref, cur), mid, cur, amount, tid=tid,
+                             kind=kind)
 
     def authorize_hold(self, key: str, card_account: int, mid: str, cur: str, amount: int, *,
                        timeout: int = DEFAULT_HOLD_TIMEOUT, tid: str | None = None) -> Outcome:

@@ -5,6 +5,9 @@ Per currency ledger (B2: one wallet per currency):
 - per merchant: available (paid-out-able), unsettled (captured, not yet settled), both never negative;
   receivable (what the merchant owes us, N7/N13/N14), credits must not exceed debits so a recovery takes
   at most the debt;
+- per remote issuer: interchange receivable (what that issuer, through the scheme, owes us for off-us
+  sales we paid its cardholders' merchants), credits must not exceed debits (reversals give back at most
+  what was booked);
 - system: issuer funding (source of cardholder money), fee income, settlement bank (payouts and clawbacks
   go there), chargebacks and control (zero-balance accounts that route "from wallet, shortfall to
   receivable" chains, TigerBeetle's balancing-transfer recipe).
@@ -33,6 +36,7 @@ class Code(enum.IntEnum):
     SETTLEMENT_BANK = 400
     CHARGEBACKS = 500
     ISSUER_FUNDING = 600
+    INTERCHANGE_RECEIVABLE = 700
     CONTROL = 900
 
 
@@ -80,6 +84,11 @@ def system_account_id(cur: str, role: str) -> int:
     return id_from("system", currency(cur).numeric, role)
 
 
+@lru_cache(maxsize=4096)  # pure functions of their text: one blake2b per id per process
+def interchange_account_id(issuer_ref: str, cur: str) -> int:
+    return id_from("interchange", issuer_ref, currency(cur).numeric)
+
+
 def card_account(card_ref: str, cur: str) -> Account:
     return Account(card_account_id(card_ref, cur), currency(cur).ledger, Code.CARDHOLDER, flags=NO_OVERDRAFT)
 
@@ -93,3 +102,9 @@ def merchant_accounts(mid: str, cur: str) -> list[Account]:
 def system_accounts(cur: str) -> list[Account]:
     ledger = currency(cur).ledger
     return [Account(system_account_id(cur, role), ledger, code) for role, code in SYSTEM_ROLES.items()]
+
+
+def interchange_account(issuer_ref: str, cur: str) -> Account:
+    """Off-us acquiring: one receivable per remote issuer per currency, debited by its cardholders' sales."""
+    return Account(interchange_account_id(issuer_ref, cur), currency(cur).ledger, Code.INTERCHANGE_RECEIVABLE,
+                   flags=DEBT_ONLY)

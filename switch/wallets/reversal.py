@@ -19,8 +19,9 @@ class Reversals(CardEvents):
 
         A hold is voided (a partial reversal re-holds the rest); a booked purchase, cash withdrawal or
         completion is paid back to the card with its fee: from the unsettled wallet before settlement,
-        afterwards from the available wallet with any shortfall to the receivable (N7). A second reversal
-        of an already reversed event answers ok without booking.
+        afterwards from the available wallet with any shortfall to the receivable (N7). An off-us sale
+        (`acquire_offus`) is the same event whose "card" is the issuer's interchange receivable: that is
+        what the reversal credits. A second reversal of an already reversed event answers ok without booking.
         """
         return self._retrying(lambda: self._void(key, original_key, amount, tid))
 

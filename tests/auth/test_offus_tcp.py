@@ -1,0 +1,203 @@
+"""Off-us acquiring over real TCP: a card of the remote issuer REMOTEBANK (BIN 431940) is forwarded to a
+fake issuer host; its approval is booked to the merchant (interchange receivable -> unsettled, MDR fee N3
+B11) in the request's job, its reversal voids that booking and is passed on as an advice, and a booking
+the switch refuses (N8 suspended merchant, an error) answers a decline and releases the remote approval
+with a queued 0420 advice."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import iso8583
+import pytest
+from sqlalchemy import select, update
+from twisted.internet import protocol
+
+from switch.auth import register_authorizer
+from switch.issuer.loader import load_all
+from switch.issuer.tables import issuers
+from switch.ledger.audit import audit
+from switch.server import ListenerConfig, Switch
+from switch.store import open_database
+from switch.wallets import Wallets
+from switch.wallets.chart import interchange_account_id
+from tests.auth.harness import card, f7, request
+from tests.auth.test_tcp import SPEC, Tcp
+
+M1 = "000000000000001"  # POS00001's merchant
+ATM_MID = "000000000000002"  # ATM00001's owner
+
+
+class FakeIssuer(protocol.Protocol):
+    """The remote issuer host: answers every request with factory.rc (None: never answers); factory.hook
+    runs first (a test's way to change things while the switch waits for the issuer)."""
+
+    def dataReceived(self, data: bytes) -> None:
+        msg, _ = iso8583.decode(data[2:], SPEC)
+        f = self.factory
+        f.received.append(msg)
+        if f.hook is not None:
+            f.hook(msg)
+        if f.rc is None or msg["t"] == "0420":
+            if msg["t"] == "0420":
+                self._send({"t": "0430", "11": msg["11"], "41": msg["41"], "39": "00"})
+            return
+        out = {"t": "0210", "11": msg["11"], "41": msg["41"], "39": f.rc}
+        if f.rc == "00":
+            out["38"] = "REM777"
+        self._send(out)
+
+    def _send(self, out: dict[str, str]) -> None:
+        raw, _ = iso8583.encode(out, SPEC)
+        self.transport.write(struct.pack(">H", len(raw)) + bytes(raw))
+
+
+@pytest.fixture(scope="module")
+def switch(tmp_path_factory, reactor, call_in_reactor):
+    from hsm_emulator import Hsm
+
+    hsm = Hsm()
+    engine = open_database(None, tmp_path_factory.mktemp("offus"))
+    load_all(engine, hsm)
+    host = protocol.Factory.forProtocol(FakeIssuer)
+    host.received, host.rc, host.hook = [], "00", None
+    host_port = call_in_reactor(reactor.listenTCP, 0, host, interface="127.0.0.1")
+    with engine.connect() as conn:
+        route = json.loads(conn.execute(select(issuers.c.route).where(issuers.c.issuer_id == "REMOTEBANK")).scalar())
+    route.update(port=host_port.getHost().port, timeout=0.5)  # keeps the ZPK (under the LMK)
+    with engine.begin() as conn:
+        conn.execute(update(issuers).where(issuers.c.issuer_id == "REMOTEBANK").values(route=json.dumps(route)))
+    sw = Switch()
+    handler = call_in_reactor(register_authorizer, sw.router, engine, hsm, {}, reactor=reactor)
+    _, port = call_in_reactor(sw.listen, reactor, ListenerConfig(port=0))
+    yield {"port": port, "engine": engine, "handler": handler, "host": host}
+    call_in_reactor(sw.stop)
+    call_in_reactor(host_port.stopListening)
+    handler.lanes.stop()
+    handler.services.remote.stop()
+
+
+@pytest.fixture
+def tcp(switch):
+    switch["host"].rc, switch["host"].hook = "00", None
+    client = Tcp(switch["port"])
+    yield client
+    client.sock.close()
+
+
+def _wallet(engine, mid: str = M1) -> int:
+    """The merchant's whole position: available + unsettled - what it owes."""
+    return sum(w["available"] + w["unsettled"] - w["receivable"] for w in Wallets(engine).merchant_wallets(mid))
+
+
+def _interchange(engine) -> int:
+    """What REMOTEBANK owes us for its cardholders' sales (debit balance of its interchange receivable)."""
+    found = Wallets(engine).ledger.lookup_accounts([interchange_account_id("REMOTEBANK", "682")])
+    return found[0].debits_posted - found[0].credits_posted if found else 0
+
+
+def _fee(engine, amount: int, mid: str = M1) -> int:
+    w = Wallets(engine)
+    return w.contract(w.merchant(mid)).mdr_fee(amount, "682")
+
+
+def _reversal(sale: dict[str, str], stan: str, **fields: str) -> dict[str, str]:
+    return {"t": "0400", "3": sale["3"], "4": sale["4"], "7": f7(), "11": stan, "41": sale["41"],
+            "90": "0200" + sale["11"] + sale["7"] + "0" * 22, "2": card("remote-issuer")["pan"], **fields}
+
+
+def test_remote_approval_books_the_merchant_and_reversal_gives_it_back(switch, tcp):
+    engine, remote = switch["engine"], switch["handler"].services.remote
+    start, owed = _wallet(engine), _interchange(engine)
+    sale = request("remote-issuer", amount=10_000)
+    first = tcp.ask(sale)
+    assert first["39"] == "00" and first["38"] == "REM777"
+    assert _wallet(engine) - start == 10_000 - _fee(engine, 10_000)  # N3 MDR, B11 rounding, as on-us
+    assert _interchange(engine) - owed == 10_000
+    assert tcp.ask(sale) == first  # the same request again: its stored answer, not booked twice
+    assert _wallet(engine) - start == 10_000 - _fee(engine, 10_000)
+    assert audit(engine) == []
+    rev = _reversal(sale, "616001")
+    assert tcp.ask(rev)["39"] == "00"
+    assert _wallet(engine) == start and _interchange(engine) == owed  # given back with the fee
+    queued = remote.pending()[-1][2]
+    assert queued["t"] == "0420" and queued["90"] == rev["90"]  # and the issuer is told
+    assert tcp.ask(rev)["39"] == "00" and _wallet(engine) == start  # repeat: not reversed twice
+    assert audit(engine) == []
+
+
+def test_partial_reversal_of_an_offus_sale(switch, tcp):
+    engine = switch["engine"]
+    start, owed = _wallet(engine), _interchange(engine)
+    sale = request("remote-issuer", amount=10_000)
+    assert tcp.ask(sale)["39"] == "00"
+    # Field 95: the sale stands at 6,000 (the fee of what stays is kept, N3).
+    assert tcp.ask(_reversal(sale, "616002", **{"95": f"{6_000:012d}" + "0" * 30}))["39"] == "00"
+    assert _wallet(engine) - start == 6_000 - _fee(engine, 6_000)
+    assert _interchange(engine) - owed == 6_000
+    assert tcp.ask(_reversal(sale, "616003"))["39"] == "00"  # then the rest
+    assert _wallet(engine) == start and _interchange(engine) == owed
+    assert audit(engine) == []
+
+
+def test_remote_cash_at_an_atm_pays_the_atm_owner(switch, tcp):
+    engine = switch["engine"]
+    start = _wallet(engine, ATM_MID)
+    resp = tcp.ask(request("remote-issuer", proc="010000", tid="ATM00001", amount=20_000))
+    assert resp["39"] == "00"
+    assert _wallet(engine, ATM_MID) - start == 20_000 - _fee(engine, 20_000, ATM_MID)
+    assert audit(engine) == []
+
+
+def test_only_the_remote_approval_is_booked_not_its_decline_or_timeout(switch, tcp):
+    engine, host = switch["engine"], switch["host"]
+    start, owed = _wallet(engine), _interchange(engine)
+    assert tcp.ask(request("remote-issuer", amount=3_000))["39"] == "00"
+    host.rc = "51"
+    assert tcp.ask(request("remote-issuer", amount=5_000))["39"] == "51"
+    host.rc = None  # silent: 91 after the route's timeout, reversal advice queued (issue 5)
+    assert tcp.ask(request("remote-issuer", amount=7_000))["39"] == "91"
+    assert _wallet(engine) - start == 3_000 - _fee(engine, 3_000)
+    assert _interchange(engine) - owed == 3_000
+    assert audit(engine) == []
+
+
+def test_merchant_suspended_during_the_forward_declines_and_reverses_the_approval(switch, tcp):
+    """N8: the merchant is suspended while the switch waits for the issuer's approval: the booking is
+    refused, so the terminal gets 05 (not 00 for money not booked) and the issuer a 0420 advice."""
+    engine, host, remote = switch["engine"], switch["host"], switch["handler"].services.remote
+    w = Wallets(engine)
+    start, owed, queued = _wallet(engine), _interchange(engine), len(remote.pending())
+    host.hook = lambda msg: w.set_merchant_status(M1, "suspended", "N8 test: contract conditions failed")
+    sale = request("remote-issuer", amount=4_000)
+    try:
+        resp = tcp.ask(sale)
+    finally:
+        w.set_merchant_status(M1, "active")
+    assert resp["39"] == "05" and "38" not in resp
+    assert _wallet(engine) == start and _interchange(engine) == owed
+    pending = remote.pending()
+    assert len(pending) == queued + 1
+    advice = pending[-1][2]
+    assert advice["t"] == "0420" and advice["90"].startswith("0200" + sale["11"] + sale["7"])
+    assert advice["4"] == sale["4"] and "35" not in advice and "52" not in advice
+
+
+def test_booking_error_after_remote_approval_answers_96_and_reverses_it(switch, tcp, monkeypatch):
+    """The request's transaction fails after the issuer approved: nothing kept here, so the advice is
+    queued on its own (the one queued in the rolled-back job would be lost with it)."""
+    engine, remote = switch["engine"], switch["handler"].services.remote
+    funds = switch["handler"].services.funds
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("ledger down")
+
+    monkeypatch.setattr(funds, "offus", broken)
+    start, queued = _wallet(engine), len(remote.pending())
+    sale = request("remote-issuer", amount=2_000)
+    resp = tcp.ask(sale)
+    assert resp["39"] == "96" and "38" not in resp
+    assert _wallet(engine) == start
+    pending = remote.pending()
+    assert len(pending) == queued + 1 and pending[-1][2]["11"] == sale["11"]

@@ -1,0 +1,75 @@
+"""Off-us acquiring: a sale approved by a remote issuer is paid to the merchant from that issuer's
+interchange receivable, with the MDR fee (N3, B11); reversals give it back like a purchase's (N7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from switch.ledger import audit
+from switch.wallets.chart import Code, interchange_account_id
+
+from .conftest import ATM, M1, SUSPENDED
+
+ISSUER = "REMOTEBANK"
+
+
+def _receivable(wallets, issuer: str = ISSUER, cur: str = "682") -> int:
+    """What the remote issuer owes us (debit balance of its interchange receivable)."""
+    found = wallets.ledger.lookup_accounts([interchange_account_id(issuer, cur)])
+    return found[0].debits_posted - found[0].credits_posted if found else 0
+
+
+def test_offus_sale_credits_merchant_minus_mdr_from_interchange_receivable(wallets):
+    o = wallets.acquire_offus("POS00001:000001:1126100000:0200", ISSUER, M1, "682", 10_000, tid="POS00001")
+    assert o.ok and o.kind == "purchase" and o.fee == 175  # N3 MDR 1.75 %, B11 rounding: as a purchase
+    assert wallets.merchant_wallets(M1) == [{"currency": "682", "available": 0, "unsettled": 9_825, "receivable": 0}]
+    assert _receivable(wallets) == 10_000
+    account = wallets.ledger.lookup_accounts([interchange_account_id(ISSUER, "682")])[0]
+    assert account.code == Code.INTERCHANGE_RECEIVABLE
+    assert audit(wallets.engine) == []
+
+
+def test_offus_sale_is_idempotent_on_its_key(wallets):
+    key = "POS00001:000002:1126100000:0200"
+    assert wallets.acquire_offus(key, ISSUER, M1, "682", 10_000, tid="POS00001").ok
+    again = wallets.acquire_offus(key, ISSUER, M1, "682", 10_000, tid="POS00001")
+    assert again.ok and again.duplicate
+    assert wallets.merchant_wallets(M1)[0]["unsettled"] == 9_825 and _receivable(wallets) == 10_000
+    assert wallets.acquire_offus(key, ISSUER, M1, "682", 99).status == "duplicate_mismatch"
+
+
+def test_offus_merchant_checks_as_for_a_purchase(wallets):
+    assert wallets.acquire_offus("k1", ISSUER, SUSPENDED, "682", 100).status == "merchant_suspended"  # N8
+    assert wallets.acquire_offus("k2", ISSUER, "000000000000099", "682", 100).status == "merchant_unknown"
+    assert wallets.acquire_offus("k3", ISSUER, M1, "682", 0).status == "invalid"
+    assert _receivable(wallets) == 0
+
+
+def test_offus_cash_pays_the_atm_owner(wallets):
+    o = wallets.acquire_offus("c1", ISSUER, ATM, "682", 20_000, tid="ATM00001", kind="cash")
+    assert o.ok and o.kind == "cash"
+    assert wallets.merchant_wallets(ATM)[0]["unsettled"] == 20_000  # the ATM owner's contract has no MDR
+    assert _receivable(wallets) == 20_000
+
+
+def test_void_offus_full_and_partial_before_settlement(wallets):
+    wallets.acquire_offus("s1", ISSUER, M1, "682", 10_000)
+    part = wallets.void("r1", "s1", 4_000)
+    assert part.ok and part.fee == 175 - 105  # the fee of what stays (6,000) is kept (N3)
+    assert wallets.merchant_wallets(M1)[0]["unsettled"] == 6_000 - 105 and _receivable(wallets) == 6_000
+    assert wallets.void("r2", "s1").ok  # the rest
+    assert wallets.merchant_wallets(M1)[0]["unsettled"] == 0 and _receivable(wallets) == 0
+    assert wallets.void("r3", "s1").detail == "already reversed"
+    assert audit(wallets.engine) == []
+
+
+def test_void_offus_after_settlement_recovered_from_merchant(wallets):
+    """N7: after settlement and payout the merchant's wallet owes it (receivable), the issuer owes nothing."""
+    wallets.acquire_offus("s1", ISSUER, M1, "682", 10_000)
+    wallets.run_settlement(dt.date(2026, 11, 26))
+    wallets.schedule_payouts(dt.date(2026, 11, 26))
+    wallets.execute_payouts(dt.date(2026, 12, 31))
+    assert wallets.merchant_wallets(M1)[0]["available"] == 0
+    assert wallets.void("r1", "s1").ok
+    assert wallets.merchant_wallets(M1)[0]["receivable"] == 9_825 and _receivable(wallets) == 0
+    assert audit(wallets.engine) == []
