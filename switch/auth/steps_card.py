@@ -132,9 +132,10 @@ def pin(ctx: AuthContext, s: Services) -> None:
         if card.pin_tries:
             s.store.pin_ok(card.card_id)
         return None
-    # 01 = PIN mismatch; 20 = the block does not decrypt to a valid format-0 block, which is what a wrong
-    # key or a tampered block looks like: both count as a wrong PIN (an attacker cannot tell them apart).
-    if rc not in ("01", "20"):
+    # 01 = PIN mismatch; 20 = the block does not decrypt to a valid format-0 block and 24 = it decrypts to
+    # a PIN length outside 4-12, which is what a wrong key or a tampered block looks like: all count as a
+    # wrong PIN (B5; an attacker cannot tell them apart).
+    if rc not in ("01", "20", "24"):
         return ctx.decline("96", f"HSM PIN verification error {rc}")
     tries = s.store.pin_failed(card.card_id)
     if tries >= 3:

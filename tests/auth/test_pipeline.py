@@ -222,6 +222,23 @@ def test_pin_block_under_wrong_terminal_key_is_wrong_pin(world):
     assert run(world, msg)[0]["39"] == "55"
 
 
+@pytest.mark.parametrize("length", ["2", "D"])
+def test_pin_block_decrypting_to_a_bad_pin_length_is_a_wrong_pin_b5(world, length):
+    """A block under a wrong key decrypts to garbage; when its length nibble falls outside 4-12 the HSM
+    says 24, not 20. That is a wrong PIN (55, a try counted) too, not a system error (96): one in about
+    forty old-key blocks after a key change decrypts that way (the key-change test failed on it)."""
+    from tests.auth.harness import FX, tdes_ecb
+
+    pan = card("good-visa")["pan"]
+    clear = bytes.fromhex(f"0{length}12FFFFFFFFFFFF")  # ISO 9564 format 0 with a PIN length of 2 or 13
+    pan_field = bytes.fromhex("0000" + pan[-13:-1])
+    block = bytes(a ^ b for a, b in zip(clear, pan_field, strict=True))
+    msg = request("good-visa")
+    msg["52"] = tdes_ecb(FX.keys["terminals"]["POS00001"]["tpk"], block).hex().upper()
+    resp, ctx = run(world, msg)
+    assert (resp["39"], ctx.step) == ("55", "pin")
+
+
 def test_dukpt_terminal_pin(world):
     """POS00003 sends TDES DUKPT PIN blocks (ANSI X9.24-1 test BDK); a missing KSN is a format error."""
     from terminal_agent import dukpt
