@@ -150,9 +150,18 @@ class Journal:
                         auth_log.c.tid == ctx.tid, auth_log.c.stan == ctx.stan, auth_log.c.mti_class == ctx.mti,
                         auth_log.c.f7 == f7))).first()
                 if found is not None:  # another process answered this very request first: its answer stands
+                    self._give_back_usage(ctx)
                     return json.loads(found.response)
                 # else another process created the same first limit-counter row: the retry updates it
         return response
+
+    def _give_back_usage(self, ctx: AuthContext) -> None:
+        """N15: the limits step counted this request, which the other process's answer now stands for."""
+        taken, ctx.usage_taken = ctx.usage_taken, None
+        if taken is not None:
+            card_id, category, periods, amount, count = taken
+            with unit.begin(self.engine) as conn:
+                add_usage_in(conn, card_id, category, periods, -amount, -count)
 
     def _row(self, ctx: AuthContext, response: dict[str, str], f7: str) -> tuple:
         """The auth_requests row, in _RECORD_COLUMNS order (a tuple straight away: no dict per request)."""

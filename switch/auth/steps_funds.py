@@ -22,14 +22,28 @@ def limits(ctx: AuthContext, s: Services) -> None:
     if "per_txn" in lim and ctx.amount > lim["per_txn"]:
         return ctx.decline("61", f"{category} amount over per-transaction limit")
     keys = periods(ctx.now)
-    used = s.store.usage(card.card_id, category, list(keys.values()))
+    # Counted now, in the statement that reads the totals (on PostgreSQL its row locks make check-and-count
+    # atomic across switch processes); a decline from here on gives it back (_give_back).
+    taken = (card.card_id, category, list(keys.values()), ctx.amount, 1)
+    used = s.store.take_usage(*taken[:4])
+    ctx.usage_taken = taken
     for name, period in keys.items():
         amount, count = used.get(period, (0, 0))
         if f"{name}_count" in lim and count + 1 > lim[f"{name}_count"]:
-            return ctx.decline("65", f"{name} {category} count limit reached")
+            ctx.decline("65", f"{name} {category} count limit reached")
+            return _give_back(ctx, s)
         if f"{name}_amount" in lim and amount + ctx.amount > lim[f"{name}_amount"]:
-            return ctx.decline("61", f"{name} {category} amount limit reached")
+            ctx.decline("61", f"{name} {category} amount limit reached")
+            return _give_back(ctx, s)
     return None
+
+
+def _give_back(ctx: AuthContext, s: Services) -> None:
+    """N15: a request `limits` counted and that ends declined comes off the counters again (same job)."""
+    taken, ctx.usage_taken = ctx.usage_taken, None
+    if taken is not None:
+        card_id, category, keys, amount, count = taken
+        s.store.add_usage(card_id, category, keys, -amount, -count)
 
 
 def _count_usage(ctx: AuthContext, s: Services, sign: int = 1, amount: int | None = None) -> None:
@@ -42,6 +56,12 @@ def _count_usage(ctx: AuthContext, s: Services, sign: int = 1, amount: int | Non
 
 def book(ctx: AuthContext, s: Services) -> None:
     """Book an approved request in the ledger; 51 when the cardholder account cannot cover it (B3)."""
+    _book(ctx, s)
+    if ctx.rc is not None:
+        _give_back(ctx, s)
+
+
+def _book(ctx: AuthContext, s: Services) -> None:
     card, term = ctx.card, ctx.terminal
     if card is None or term is None:
         return book_offus(ctx, s) if ctx.remote else None  # remote issuer: here only after its approval
@@ -75,7 +95,8 @@ def book(ctx: AuthContext, s: Services) -> None:
     if rc != "00":
         return ctx.decline(rc, f"ledger: {outcome}")
     ctx.state = ctx.state or "approved"
-    _count_usage(ctx, s)
+    if ctx.usage_taken is None:  # a pipeline without the limits step: counted with the answer
+        _count_usage(ctx, s)
     return None
 
 

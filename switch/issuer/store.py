@@ -202,6 +202,14 @@ class IssuerStore:
         rows = self._raw.rows(_usage_in(_USAGE_SELECT, len(periods)), (card_id, category, *periods))
         return {p: (int(a), int(c)) for p, a, c in rows}
 
+    def take_usage(self, card_id: int, category: str, periods: list[str], amount: int) -> dict[str, tuple[int, int]]:
+        """Count one request now (inside the request's job) and return the totals before it: take_usage_in."""
+        conn = unit.current(self.engine)
+        if conn is not None:  # the request's job: an upsert cannot clash, so no savepoint (PostgreSQL) for it
+            return take_usage_in(conn, card_id, category, periods, amount)
+        with unit.begin(self.engine) as conn:
+            return take_usage_in(conn, card_id, category, periods, amount)
+
     def add_usage(self, card_id: int, category: str, periods: list[str], amount: int, count: int = 1) -> None:
         """Add to the period counters; a first row raced by another process is retried as an update."""
         for attempt in range(3):
@@ -243,6 +251,30 @@ def add_usage_in(conn: Any, card_id: int, category: str, periods: list[str], amo
     for period in periods:
         if period not in present:
             raw.execute(_USAGE_INSERT, (card_id, category, period, max(amount, 0), max(count, 0)), conn)
+
+
+def take_usage_in(conn: Any, card_id: int, category: str, periods: list[str], amount: int,
+                  count: int = 1) -> dict[str, tuple[int, int]]:
+    """Count a request in its period counters now and return each period's (amount, count) *before* it
+    (N15). One statement (an upsert with RETURNING) instead of a read now and an update with the answer;
+    on PostgreSQL its row locks make check-and-count atomic across switch processes, so two requests of
+    one card can no longer both pass a limit that only one fits. The caller gives the amount back with
+    `add_usage_in` if the request ends declined, in the same transaction."""
+    if not periods:
+        return {}
+    raw = unit.raw_sql(conn.engine)
+    params = [v for period in periods for v in (card_id, category, period, amount, count)]
+    rows = raw.rows(_usage_upsert(len(periods)), tuple(params), conn)
+    return {period: (int(total) - amount, int(n) - count) for period, total, n in rows}
+
+
+@lru_cache(maxsize=16)
+def _usage_upsert(n: int) -> str:
+    return ('INSERT INTO iss_card_usage (card_id, category, period, amount, "count") VALUES '
+            + ", ".join(["(?, ?, ?, ?, ?)"] * n)
+            + ' ON CONFLICT (card_id, category, period) DO UPDATE SET amount = iss_card_usage.amount'
+              ' + excluded.amount, "count" = iss_card_usage."count" + excluded."count"'
+              ' RETURNING period, amount, "count"')
 
 
 @lru_cache(maxsize=16)

@@ -83,3 +83,44 @@ def test_two_switch_processes_never_overdraw_a_card(pg_engine):
     account = IssuerStore(engine, vault_for()).find_card(c["pan"]).account_id
     assert WalletsFunds(engine).balance(account) == (0, 0)
     assert audit(engine) == []
+
+
+def test_two_switch_processes_never_pass_a_daily_limit_together_n15(pg_engine):
+    """The unverified card may buy for 5,000.00 a day (B4, N15, fixtures/limits.yaml). Counted in the
+    statement that reads the totals, under PostgreSQL's row lock, 20 purchases of 1,000.00 through two
+    processes at once give exactly 5 approvals; the declined ones are not left on the counters."""
+    from hsm_emulator import Hsm
+    from switch.issuer.loader import load_all
+
+    engine, schema = pg_engine
+    load_all(engine, Hsm())
+    procs = [_start(schema) for _ in range(2)]
+    results: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def fire(port: int) -> None:
+        client = Tcp(port)
+        try:
+            start.wait(30)
+            for _ in range(5):
+                rc = client.ask(request("unverified", amount=100000))["39"]
+                with lock:
+                    results.append(rc)
+        finally:
+            client.sock.close()
+
+    try:
+        threads = [threading.Thread(target=fire, args=(port,)) for _, port in procs for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+            proc.wait(10)
+    assert sorted(results) == ["00"] * 5 + ["61"] * 15
+    with engine.connect() as conn:
+        counts = conn.execute(text('SELECT period, amount, "count" FROM iss_card_usage')).all()
+    assert sorted((p[0], a, n) for p, a, n in counts) == [("D", 500000, 5), ("M", 500000, 5)]

@@ -51,3 +51,22 @@ def test_no_periods_is_a_no_op(engine):
     s = store(engine)
     s.add_usage(7, "purchase", [], 1000)
     assert s.usage(7, "purchase", []) == {}
+
+
+def test_take_counts_at_once_and_returns_the_totals_before(engine):
+    """N15: the limit check reads the totals before this request from the same statement that counts it."""
+    from switch.issuer.store import add_usage_in, take_usage_in
+    from switch.ledger import unit
+
+    s = store(engine)
+    days = ["D20261126", "M202611"]
+    with unit.begin(engine) as conn:
+        assert take_usage_in(conn, 7, "purchase", days, 1000) == {"D20261126": (0, 0), "M202611": (0, 0)}
+    s.add_usage(7, "purchase", ["D20261127", "M202611"], 300)  # another day of the same month
+    with unit.begin(engine) as conn:
+        before = take_usage_in(conn, 7, "purchase", days, 250)
+        assert before == {"D20261126": (1000, 1), "M202611": (1300, 2)}
+        add_usage_in(conn, 7, "purchase", days, -250, -1)  # declined after all: given back
+    assert s.usage(7, "purchase", days) == {"D20261126": (1000, 1), "M202611": (1300, 2)}
+    with unit.begin(engine) as conn:
+        assert take_usage_in(conn, 7, "purchase", [], 5) == {}

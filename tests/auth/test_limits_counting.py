@@ -1,0 +1,65 @@
+"""N15 limit counters: a request is counted by the limits step in the statement that reads the totals, and
+comes off the counters again whenever it does not end approved (a decline after the limits step, or an
+answer another process gave first)."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from switch.auth.context import AuthContext
+from switch.auth.policy import periods
+from switch.ledger import unit
+from tests.auth.harness import card, request
+
+
+def counters(services, label: str) -> list[tuple]:
+    card_id = services.store.find_card(card(label)["pan"]).card_id
+    with services.store.engine.connect() as conn:
+        return sorted(conn.execute(text('SELECT period, amount, "count" FROM iss_card_usage WHERE card_id = :c'),
+                                   {"c": card_id}).all())
+
+
+def run_job(services, job):
+    with unit.begin(services.store.engine) as conn, unit._bound(conn):
+        return job(conn)
+
+
+def test_an_approval_is_counted_once(world):
+    runner, services, _ = world
+    answer, job = runner.prepare(AuthContext(request=request("good-visa", amount=1500)))
+    assert run_job(services, job)["39"] == "00"
+    day, month = periods(AuthContext(request={}).now).values()
+    assert counters(services, "good-visa") == [(day, 1500, 1), (month, 1500, 1)]
+
+
+def test_a_decline_after_the_limits_step_leaves_the_counters_as_they_were(world):
+    runner, services, _ = world
+    _, job = runner.prepare(AuthContext(request=request("low-funds", amount=400)))
+    assert run_job(services, job)["39"] == "00"
+    before = counters(services, "low-funds")
+    ctx = AuthContext(request=request("low-funds", amount=400))  # within every limit, beyond the funds
+    _, job = runner.prepare(ctx)
+    assert run_job(services, job)["39"] == "51" and ctx.step == "book"
+    assert counters(services, "low-funds") == before
+
+
+def test_a_decline_by_the_limits_step_itself_is_not_counted(world):
+    runner, services, _ = world
+    ctx = AuthContext(request=request("count-limit", amount=400))  # daily count limit 0
+    _, job = runner.prepare(ctx)
+    assert run_job(services, job)["39"] == "65" and ctx.step == "limits"
+    day, month = periods(ctx.now).values()
+    assert counters(services, "count-limit") == [(day, 0, 0), (month, 0, 0)]
+
+
+def test_an_answer_another_process_gave_first_is_not_counted_twice(world):
+    """Two switch processes got the same request: the journal keeps the first answer and the second
+    process's count of it comes off again."""
+    runner, services, _ = world
+    msg = request("good-visa", amount=1500)
+    first, job = runner.prepare(AuthContext(request=dict(msg)))
+    _, second_job = runner.prepare(AuthContext(request=dict(msg)))  # checked before the first was journalled
+    assert run_job(services, job)["39"] == "00"
+    after_first = counters(services, "good-visa")
+    assert run_job(services, second_job)["39"] == "00"  # the stored answer
+    assert counters(services, "good-visa") == after_first
