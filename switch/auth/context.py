@@ -44,7 +44,7 @@ class AuthContext:
     emv: dict[str, Any] | None = None  # verified ARQC inputs and ARPC (arqc step)
     usage: tuple | None = None  # limit-counter change (card_id, category, periods, amount, count)
     usage_taken: tuple | None = None  # the same, counted by the limits step (given back on a decline)
-    finished: bool = False  # set by a step that produced the whole answer (duplicate, remote issuer)
+    finished: bool = False  # set by a step that produced the whole answer (a duplicate's stored one)
     deadline: float | None = None  # time.monotonic() after which nothing is booked: answered 91 instead
     # The store's sync, left by the runner to the duplicate check (which reads the generation with its query).
     sync: Any = field(default=None, repr=False, compare=False)

@@ -17,6 +17,11 @@ class Funds(Protocol):
 
     def cash(self, key: str, *, account: str, mid: str, tid: str, currency: str, amount: int) -> str: ...
 
+    def offus(self, key: str, *, issuer: str, mid: str, tid: str, currency: str, amount: int,
+              cash: bool = False) -> str:
+        """A sale a remote issuer approved: its interchange receivable pays the merchant (off-us)."""
+        ...
+
     def hold(self, key: str, *, account: str, mid: str, tid: str, currency: str, amount: int,
              timeout: int) -> str: ...
 
