@@ -46,12 +46,11 @@ def _give_back(ctx: AuthContext, s: Services) -> None:
         s.store.add_usage(card_id, category, keys, -amount, -count)
 
 
-def _count_usage(ctx: AuthContext, s: Services, sign: int = 1, amount: int | None = None) -> None:
+def _count_usage(ctx: AuthContext, s: Services) -> None:
     """Queue the limit-counter change; the journal writes it in the same transaction as the answer."""
     category = LIMIT_CATEGORY.get(ctx.txn_type)
     if ctx.card is not None and category:
-        ctx.usage = (ctx.card.card_id, category, list(periods(ctx.now).values()),
-                     sign * (ctx.amount if amount is None else amount), sign)
+        ctx.usage = (ctx.card.card_id, category, list(periods(ctx.now).values()), ctx.amount, 1)
 
 
 def book(ctx: AuthContext, s: Services) -> None:
@@ -177,6 +176,7 @@ def reverse(ctx: AuthContext, s: Services) -> None:
         return None
     if o["card_id"] is None:  # approved by a remote issuer (an on-us approval always has its card)
         return _reverse_remote(ctx, s, amount)
+    uncounted = _uncount(ctx, s, o, amount)
     outcome = s.funds.reverse(ctx.txn_ref, original_key=o["txn_ref"], amount=amount, tid=ctx.tid)
     if outcome == "settled":
         card = ctx.card
@@ -186,13 +186,27 @@ def reverse(ctx: AuthContext, s: Services) -> None:
         ctx.state = "refund"
     rc = OUTCOME_RC.get(outcome, "96")
     if rc != "00":
+        if uncounted is not None:  # nothing was reversed: the counters as they were
+            card_id, category, keys, amount_off, count_off = uncounted
+            s.store.add_usage(card_id, category, keys, -amount_off, -count_off)
         return ctx.decline(rc, f"ledger: {outcome}")
     _mark_reversed(ctx, s, amount)
     ctx.state = ctx.state or "reversal"
-    if ctx.card is not None and o["proc"]:
-        ctx.request = {**ctx.request, "3": o["proc"]}  # limit category of the original
-        _count_usage(ctx, s, sign=-1, amount=amount)
+    if o["proc"]:
+        ctx.request = {**ctx.request, "3": o["proc"]}  # journalled with the original's processing code
     return None
+
+
+def _uncount(ctx: AuthContext, s: Services, o: dict, amount: int) -> tuple | None:
+    """N15: the reversed amount comes off the original's limit counters before the ledger is touched: the
+    order a purchase locks them in (limits, then book), so two switch processes on PostgreSQL never wait
+    for each other in a cycle (counters, then accounts, always)."""
+    category = LIMIT_CATEGORY.get((o["proc"] or "")[:2])
+    if ctx.card is None or category is None:
+        return None
+    change = (ctx.card.card_id, category, list(periods(ctx.now).values()), -amount, -1)
+    s.store.add_usage(*change)
+    return change
 
 
 def _reversal_amount(ctx: AuthContext, o: dict) -> int | None:

@@ -124,3 +124,50 @@ def test_two_switch_processes_never_pass_a_daily_limit_together_n15(pg_engine):
     with engine.connect() as conn:
         counts = conn.execute(text('SELECT period, amount, "count" FROM iss_card_usage')).all()
     assert sorted((p[0], a, n) for p, a, n in counts) == [("D", 500000, 5), ("M", 500000, 5)]
+
+
+def test_purchases_and_reversals_of_one_card_through_two_processes_never_deadlock(pg_engine):
+    """Purchases lock the card's limit counters, then its ledger accounts (limits, then book); reversals
+    must take them in the same order (N15), or two processes wait on each other until PostgreSQL breaks
+    the cycle a second later with an error (the terminal then gets 96)."""
+    from hsm_emulator import Hsm
+    from switch.issuer.loader import load_all
+    from switch.ledger.audit import audit
+
+    engine, schema = pg_engine
+    load_all(engine, Hsm())
+    procs = [_start(schema) for _ in range(2)]
+    results: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def fire(port: int) -> None:
+        client = Tcp(port)
+        try:
+            start.wait(30)
+            for _ in range(6):
+                sale = request("good-visa", amount=100)
+                codes = [client.ask(sale)["39"]]
+                rev = request("good-visa", mti="0400", amount=100, pin=None,
+                              **{"90": "0200" + sale["11"] + sale["7"] + "0" * 22})
+                codes.append(client.ask(rev)["39"])
+                with lock:
+                    results.extend(codes)
+        finally:
+            client.sock.close()
+
+    try:
+        threads = [threading.Thread(target=fire, args=(port,)) for _, port in procs for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+            proc.wait(10)
+    assert results == ["00"] * 48
+    assert audit(engine) == []
+    with engine.connect() as conn:
+        counts = conn.execute(text('SELECT amount, "count" FROM iss_card_usage')).all()
+    assert set(counts) == {(0, 0)}  # every purchase counted and taken off again
