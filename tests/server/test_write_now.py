@@ -36,12 +36,11 @@ def test_a_short_send_and_the_writes_behind_it_keep_their_order(call_in_reactor)
     port = call_in_reactor(reactor.listenTCP, 0, factory, interface="127.0.0.1")
     try:
         with socket.create_connection(("127.0.0.1", port.getHost().port), timeout=10) as peer:
-            peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             call_in_reactor(lambda: None)
             while not factory.connected:
                 call_in_reactor(lambda: None)
             server = factory.connected[0]
-            big = bytes(range(256)) * 40_000  # ~10 MB: more than the socket buffers take in one send()
+            big = bytes(range(256)) * 40_000  # ~10 MB: more than the socket buffers (4 MB at most) take at once
 
             def write_both():
                 write_now(server.transport, big)
