@@ -43,27 +43,21 @@ def _start(schema: str) -> tuple[subprocess.Popen, int]:
     return proc, int(line.rsplit(":", 1)[1])
 
 
-def test_two_switch_processes_never_overdraw_a_card(pg_engine):
-    from hsm_emulator import Hsm
-    from switch.auth.wallets_funds import WalletsFunds
-    from switch.issuer.loader import load_all, vault_for
-    from switch.issuer.store import IssuerStore
-    from switch.ledger.audit import audit
-
-    engine, schema = pg_engine
-    load_all(engine, Hsm())
-    c = card("mc-second")  # balance 300000
+def _through_two_processes(schema: str, send) -> list[str]:
+    """Two switch processes on the schema, two terminal connections to each, all starting at once: every
+    connection runs `send(client)` (a list of answer codes); returns all codes."""
     procs = [_start(schema) for _ in range(2)]
     results: list[str] = []
     lock = threading.Lock()
+    start = threading.Barrier(4)
 
     def fire(port: int) -> None:
         client = Tcp(port)
         try:
-            for _ in range(20):
-                rc = client.ask(request("mc-second", amount=10000))["39"]
-                with lock:
-                    results.append(rc)
+            start.wait(30)
+            codes = send(client)
+            with lock:
+                results.extend(codes)
         finally:
             client.sock.close()
 
@@ -77,6 +71,21 @@ def test_two_switch_processes_never_overdraw_a_card(pg_engine):
         for proc, _ in procs:
             proc.terminate()
             proc.wait(10)
+    return results
+
+
+def test_two_switch_processes_never_overdraw_a_card(pg_engine):
+    from hsm_emulator import Hsm
+    from switch.auth.wallets_funds import WalletsFunds
+    from switch.issuer.loader import load_all, vault_for
+    from switch.issuer.store import IssuerStore
+    from switch.ledger.audit import audit
+
+    engine, schema = pg_engine
+    load_all(engine, Hsm())
+    c = card("mc-second")  # balance 300000
+    results = _through_two_processes(
+        schema, lambda client: [client.ask(request("mc-second", amount=10000))["39"] for _ in range(20)])
     assert len(results) == 80
     assert set(results) <= {"00", "51"}
     assert results.count("00") == c["balance"] // 10000  # exactly what the balance covers, no more
@@ -94,32 +103,8 @@ def test_two_switch_processes_never_pass_a_daily_limit_together_n15(pg_engine):
 
     engine, schema = pg_engine
     load_all(engine, Hsm())
-    procs = [_start(schema) for _ in range(2)]
-    results: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(4)
-
-    def fire(port: int) -> None:
-        client = Tcp(port)
-        try:
-            start.wait(30)
-            for _ in range(5):
-                rc = client.ask(request("unverified", amount=100000))["39"]
-                with lock:
-                    results.append(rc)
-        finally:
-            client.sock.close()
-
-    try:
-        threads = [threading.Thread(target=fire, args=(port,)) for _, port in procs for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
-    finally:
-        for proc, _ in procs:
-            proc.terminate()
-            proc.wait(10)
+    results = _through_two_processes(
+        schema, lambda client: [client.ask(request("unverified", amount=100000))["39"] for _ in range(5)])
     assert sorted(results) == ["00"] * 5 + ["61"] * 15
     with engine.connect() as conn:
         counts = conn.execute(text('SELECT period, amount, "count" FROM iss_card_usage')).all()
@@ -136,36 +121,18 @@ def test_purchases_and_reversals_of_one_card_through_two_processes_never_deadloc
 
     engine, schema = pg_engine
     load_all(engine, Hsm())
-    procs = [_start(schema) for _ in range(2)]
-    results: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(4)
 
-    def fire(port: int) -> None:
-        client = Tcp(port)
-        try:
-            start.wait(30)
-            for _ in range(6):
-                sale = request("good-visa", amount=100)
-                codes = [client.ask(sale)["39"]]
-                rev = request("good-visa", mti="0400", amount=100, pin=None,
-                              **{"90": "0200" + sale["11"] + sale["7"] + "0" * 22})
-                codes.append(client.ask(rev)["39"])
-                with lock:
-                    results.extend(codes)
-        finally:
-            client.sock.close()
+    def sales_and_reversals(client: Tcp) -> list[str]:
+        codes = []
+        for _ in range(6):
+            sale = request("good-visa", amount=100)
+            codes.append(client.ask(sale)["39"])
+            rev = request("good-visa", mti="0400", amount=100, pin=None,
+                          **{"90": "0200" + sale["11"] + sale["7"] + "0" * 22})
+            codes.append(client.ask(rev)["39"])
+        return codes
 
-    try:
-        threads = [threading.Thread(target=fire, args=(port,)) for _, port in procs for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
-    finally:
-        for proc, _ in procs:
-            proc.terminate()
-            proc.wait(10)
+    results = _through_two_processes(schema, sales_and_reversals)
     assert results == ["00"] * 48
     assert audit(engine) == []
     with engine.connect() as conn:
