@@ -30,6 +30,7 @@ from switch.issuer.fixtures import load_fixtures
 from switch.issuer.pan import PanVault
 from switch.issuer.store import IssuerStore
 from switch.ledger.committer import Committer
+from switch.osthread import name_this_thread
 
 log = logging.getLogger("acqsim.auth")
 
@@ -52,6 +53,7 @@ class Lane:
         self._queue.put(None)
 
     def _loop(self) -> None:
+        name_this_thread(self.thread.name)
         while True:
             item = self._queue.get()
             if item is None:

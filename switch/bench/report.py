@@ -10,10 +10,12 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[index]
 
 
-def figures(result: dict, cpu_seconds: float) -> dict:
-    """The generator's raw result plus the server's CPU seconds -> the reported figures."""
+def figures(result: dict, cpu_seconds: float, by_thread: dict[str, float] | None = None) -> dict:
+    """The generator's raw result plus the server's CPU seconds (and per thread name) -> the figures."""
     lat = result["latencies_ms"]
     answered = result["answered"]
+    per_thread = {name: round(seconds / answered * 1e6, 1) for name, seconds in sorted(
+        (by_thread or {}).items(), key=lambda item: -item[1]) if seconds > 0 and answered}
     return {
         "answered": answered,
         "timeouts": result["timeouts"],
@@ -23,6 +25,7 @@ def figures(result: dict, cpu_seconds: float) -> dict:
         "max_ms": lat[-1] if lat else 0.0,
         "cpu_seconds": round(cpu_seconds, 3),
         "cpu_us_per_txn": round(cpu_seconds / answered * 1e6, 1) if answered else None,
+        "cpu_us_per_txn_by_thread": per_thread,
         "codes": result["codes"],
     }
 
@@ -36,6 +39,9 @@ def text_report(report: dict) -> str:
         lines.append(f"  {name:<10} {f['answered']:>7} answered in {f['seconds']:>6.2f}s  {f['tps']:>8.1f} tps  "
                      f"p50 {f['p50_ms']:.2f} ms  p95 {f['p95_ms']:.2f} ms  p99 {f['p99_ms']:.2f} ms  "
                      f"max {f['max_ms']:.2f} ms  server CPU {f['cpu_us_per_txn']} us/txn")
+        if name != "baseline" and f.get("cpu_us_per_txn_by_thread"):
+            lines.append("  " + " " * 10 + " CPU by thread (us/txn): " + ", ".join(
+                f"{thread} {us:.0f}" for thread, us in f["cpu_us_per_txn_by_thread"].items()))
     lines.append(f"  ratio (switch CPU per txn / baseline CPU per message): {report['ratio']}")
     codes = report["switch"]["codes"]
     lines.append("  outcomes: " + ", ".join(f"{k}={v}" for k, v in sorted(codes.items())))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from switch.bench.cpu import process_cpu_seconds
+from switch.bench.cpu import process_cpu_seconds, thread_cpu_seconds
 from switch.bench.plan import build_plan, make_bench_fixtures
 from switch.bench.procs import Server, python_module, run_generator
 from switch.bench.report import figures
@@ -64,9 +64,12 @@ def _write_plans(work: Path, fixtures: Path, options: BenchOptions, parts: int) 
 
 
 def _measure(server: Server, plan: Path, options: BenchOptions) -> dict:
-    before = process_cpu_seconds(server.pid)
+    before, threads_before = process_cpu_seconds(server.pid), thread_cpu_seconds(server.pid)
     result = run_generator(str(plan), server.ports["iso8583"], options.rate, options.duration, "ascii87")
-    return figures(result, process_cpu_seconds(server.pid) - before) | {"_latencies": result["latencies_ms"]}
+    spent = process_cpu_seconds(server.pid) - before
+    threads = thread_cpu_seconds(server.pid)
+    by_thread = {name: threads[name] - threads_before.get(name, 0.0) for name in threads}
+    return figures(result, spent, by_thread) | {"_latencies": result["latencies_ms"]}
 
 
 def run_baseline(plan: Path, warm: Path, options: BenchOptions) -> dict:
@@ -174,6 +177,12 @@ def _combine(results: list[dict]) -> dict:
     for r in results:
         for k, v in r["codes"].items():
             combined["codes"][k] = combined["codes"].get(k, 0) + v
+    threads: dict[str, float] = {}
+    for r in results:  # us per transaction of each process, weighted by what it answered
+        for name, us in r.get("cpu_us_per_txn_by_thread", {}).items():
+            threads[name] = threads.get(name, 0.0) + us * r["answered"] / max(combined["answered"], 1)
+    combined["cpu_us_per_txn_by_thread"] = {name: round(us, 1) for name, us in
+                                            sorted(threads.items(), key=lambda item: -item[1])}
     combined.update(tps=round(combined["answered"] / seconds, 1), p50_ms=percentile(lat, 50),
                     p95_ms=percentile(lat, 95), p99_ms=percentile(lat, 99), max_ms=lat[-1] if lat else 0.0,
                     cpu_us_per_txn=round(combined["cpu_seconds"] / combined["answered"] * 1e6, 1), _latencies=lat)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from switch.ledger.unit import Done, Job, _bound, current, log, raw_sql, savepoint
+from switch.osthread import name_this_thread
 
 
 class Committer:
@@ -82,6 +83,7 @@ class Committer:
             log.info("committer: %d jobs in %d transactions", self.jobs, self.groups)
 
     def _loop(self) -> None:
+        name_this_thread("committer")
         get, max_group = self._queue.get, self.max_group
         committing = None  # the group whose COMMIT runs on the syncer thread
         while True:
@@ -146,6 +148,7 @@ class Committer:
 
     def _syncer(self) -> None:
         """Runs each group's COMMIT (the fsync) so the writer can check the next requests meanwhile."""
+        name_this_thread("commit-fsync")
         while True:
             transaction = self._sync_in.get()
             if transaction is None:

@@ -20,6 +20,10 @@ def test_bench_reports_every_figure_and_a_clean_audit(tmp_path):
     assert report["audit_ok"] is True
     assert report["report"]["switch"]["answered"] == 300 - 300 % 4  # every request answered
     assert report["cpu_us_per_txn"] > report["baseline_cpu_us_per_msg"] > 0
+    # Where the switch's CPU went, by thread: the reactor, the committer (checks and bookings), the fsync.
+    by_thread = report["report"]["switch"]["cpu_us_per_txn_by_thread"]
+    assert {"reactor", "committer"} <= set(by_thread) and all(us > 0 for us in by_thread.values())
+    assert abs(sum(by_thread.values()) - report["cpu_us_per_txn"]) <= 0.25 * report["cpu_us_per_txn"]
     codes = report["report"]["switch"]["codes"]
     assert codes.get("purchase:00", 0) > 0 and any(k.startswith("decline:5") for k in codes)
     # The work directory held the plans (the bench cards' tracks and PIN blocks) and the database: gone.
