@@ -42,8 +42,9 @@ class AuthContext:
     state: str | None = None  # what the journal records (approved, held, reversed ...)
     remote: bool = False
     emv: dict[str, Any] | None = None  # verified ARQC inputs and ARPC (arqc step)
-    usage: tuple | None = None  # limit-counter change (card_id, category, periods, amount, count)
-    usage_taken: tuple | None = None  # the same, counted by the limits step (given back on a decline)
+    # The limit-counter change the limits step counted (card_id, category, periods, amount, count): given
+    # back if the request ends declined.
+    usage_taken: tuple | None = None
     finished: bool = False  # set by a step that produced the whole answer (a duplicate's stored one)
     deadline: float | None = None  # time.monotonic() after which nothing is booked: answered 91 instead
     # The store's sync, left by the runner to the duplicate check (which reads the generation with its query).

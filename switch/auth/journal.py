@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from switch.auth.context import AuthContext, mti_class
 from switch.issuer.pan import PanVault
-from switch.issuer.store import add_usage_in
+from switch.issuer.store import undo_usage_in
 from switch.issuer.tables import auth_log
 from switch.ledger import unit
 
@@ -136,32 +136,24 @@ class Journal:
     def record(self, ctx: AuthContext, response: dict[str, str]) -> dict[str, str]:
         """Store the answer; if another process answered the same request first, return its answer."""
         f7 = ctx.request.get("7", "")
-        row = self._row(ctx, response, f7)
-        for _attempt in range(3):
-            try:
-                with unit.begin(self.engine) as conn:
-                    self._raw.execute(_RECORD, row, conn)
-                    if ctx.usage is not None:  # limit counters move with the answer, in one transaction
-                        add_usage_in(conn, *ctx.usage)
-                return response
-            except self._integrity:
-                with unit.read(self.engine) as conn:
-                    found = conn.execute(select(auth_log.c.response).where(and_(
-                        auth_log.c.tid == ctx.tid, auth_log.c.stan == ctx.stan, auth_log.c.mti_class == ctx.mti,
-                        auth_log.c.f7 == f7))).first()
-                if found is not None:  # another process answered this very request first: its answer stands
-                    self._give_back_usage(ctx)
-                    return json.loads(found.response)
-                # else another process created the same first limit-counter row: the retry updates it
-        return response
-
-    def _give_back_usage(self, ctx: AuthContext) -> None:
-        """N15: the limits step counted this request, which the other process's answer now stands for."""
+        try:
+            with unit.begin(self.engine) as conn:
+                self._raw.execute(_RECORD, self._row(ctx, response, f7), conn)
+            return response
+        except self._integrity:
+            with unit.read(self.engine) as conn:
+                found = conn.execute(select(auth_log.c.response).where(and_(
+                    auth_log.c.tid == ctx.tid, auth_log.c.stan == ctx.stan, auth_log.c.mti_class == ctx.mti,
+                    auth_log.c.f7 == f7))).first()
+            if found is None:
+                raise
+        # Another process answered this very request first: its answer stands, and the count the limits
+        # step made of this one comes off again (N15).
         taken, ctx.usage_taken = ctx.usage_taken, None
         if taken is not None:
-            card_id, category, periods, amount, count = taken
             with unit.begin(self.engine) as conn:
-                add_usage_in(conn, card_id, category, periods, -amount, -count)
+                undo_usage_in(conn, taken)
+        return json.loads(found.response)
 
     def _row(self, ctx: AuthContext, response: dict[str, str], f7: str) -> tuple:
         """The auth_requests row, in _RECORD_COLUMNS order (a tuple straight away: no dict per request)."""

@@ -42,15 +42,7 @@ def _give_back(ctx: AuthContext, s: Services) -> None:
     """N15: a request `limits` counted and that ends declined comes off the counters again (same job)."""
     taken, ctx.usage_taken = ctx.usage_taken, None
     if taken is not None:
-        card_id, category, keys, amount, count = taken
-        s.store.add_usage(card_id, category, keys, -amount, -count)
-
-
-def _count_usage(ctx: AuthContext, s: Services) -> None:
-    """Queue the limit-counter change; the journal writes it in the same transaction as the answer."""
-    category = LIMIT_CATEGORY.get(ctx.txn_type)
-    if ctx.card is not None and category:
-        ctx.usage = (ctx.card.card_id, category, list(periods(ctx.now).values()), ctx.amount, 1)
+        s.store.undo_usage(taken)
 
 
 def book(ctx: AuthContext, s: Services) -> None:
@@ -93,9 +85,7 @@ def _book(ctx: AuthContext, s: Services) -> None:
     rc = OUTCOME_RC.get(outcome, "96")
     if rc != "00":
         return ctx.decline(rc, f"ledger: {outcome}")
-    ctx.state = ctx.state or "approved"
-    if ctx.usage_taken is None:  # a pipeline without the limits step: counted with the answer
-        _count_usage(ctx, s)
+    ctx.state = ctx.state or "approved"  # counted by the limits step already (N15)
     return None
 
 
@@ -187,8 +177,7 @@ def reverse(ctx: AuthContext, s: Services) -> None:
     rc = OUTCOME_RC.get(outcome, "96")
     if rc != "00":
         if uncounted is not None:  # nothing was reversed: the counters as they were
-            card_id, category, keys, amount_off, count_off = uncounted
-            s.store.add_usage(card_id, category, keys, -amount_off, -count_off)
+            s.store.undo_usage(uncounted)
         return ctx.decline(rc, f"ledger: {outcome}")
     _mark_reversed(ctx, s, amount)
     ctx.state = ctx.state or "reversal"

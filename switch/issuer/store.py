@@ -210,6 +210,11 @@ class IssuerStore:
         with unit.begin(self.engine) as conn:
             return take_usage_in(conn, card_id, category, periods, amount)
 
+    def undo_usage(self, change: tuple) -> None:
+        """Take a counted change (card_id, category, periods, amount, count) back off the counters."""
+        card_id, category, periods, amount, count = change
+        self.add_usage(card_id, category, periods, -amount, -count)
+
     def add_usage(self, card_id: int, category: str, periods: list[str], amount: int, count: int = 1) -> None:
         """Add to the period counters; a first row raced by another process is retried as an update."""
         for attempt in range(3):
@@ -266,6 +271,12 @@ def take_usage_in(conn: Any, card_id: int, category: str, periods: list[str], am
     params = [v for period in periods for v in (card_id, category, period, amount, count)]
     rows = raw.rows(_usage_upsert(len(periods)), tuple(params), conn)
     return {period: (int(total) - amount, int(n) - count) for period, total, n in rows}
+
+
+def undo_usage_in(conn: Any, change: tuple) -> None:
+    """IssuerStore.undo_usage inside the caller's transaction."""
+    card_id, category, periods, amount, count = change
+    add_usage_in(conn, card_id, category, periods, -amount, -count)
 
 
 @lru_cache(maxsize=16)
