@@ -143,7 +143,7 @@ class Runner:
         """The checks that only read (message, terminal, card, HSM), on a worker thread. Returns
         (answer, None) when the request is answered without writing, else (None, job): `job(conn)` runs
         the steps that write (limits, booking, reversal) and journals the answer, all in one transaction
-        that the caller commits before sending the answer (switch.ledger.unit.Committer)."""
+        that the caller commits before sending the answer (switch.ledger.committer.Committer)."""
         checks, writes, sync_in_duplicate = _split(pipeline_for(ctx.mti))
         sync = getattr(self.s.store, "sync", None)
         if sync is not None:  # cached terminals, merchants and cards: dropped if any changed since the last request

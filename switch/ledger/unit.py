@@ -202,12 +202,3 @@ def raw_sql(engine: Engine) -> RawSQL:
     if raw is None:
         raw = engine.__dict__["_acqsim_raw_sql"] = RawSQL(engine)
     return raw
-
-
-def __getattr__(name: str) -> Any:
-    # `unit.Committer`: the writer thread lives in switch.ledger.committer (imported lazily: it imports us)
-    if name == "Committer":
-        from switch.ledger import committer
-
-        return getattr(committer, name)
-    raise AttributeError(name)

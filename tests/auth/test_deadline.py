@@ -8,7 +8,7 @@ import time
 from sqlalchemy import text
 
 from switch.auth.context import AuthContext
-from switch.ledger import unit
+from switch.ledger.committer import Committer
 from tests.auth.harness import request
 
 
@@ -18,7 +18,7 @@ def _run(world, msg, deadline):
     answered, job = runner.prepare(ctx)
     assert job is not None and answered is None
     out = []
-    unit.Committer(services.store.engine, group=False).submit(job, lambda r, e: out.append((r, e)))
+    Committer(services.store.engine, group=False).submit(job, lambda r, e: out.append((r, e)))
     result, error = out[0]
     assert error is None, error
     return result, ctx

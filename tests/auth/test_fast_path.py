@@ -11,7 +11,7 @@ from sqlalchemy import text
 from switch.auth.context import AuthContext
 from switch.issuer.pan import PanVault
 from switch.issuer.store import IssuerStore
-from switch.ledger import unit
+from switch.ledger.committer import Committer
 from tests.auth.harness import FX, card, request
 
 
@@ -22,7 +22,7 @@ def run_split(world, msg, committer=None):
     if job is None:
         return answered, ctx
     out = []
-    (committer or unit.Committer(services.store.engine, group=False)).submit(job, lambda r, e: out.append((r, e)))
+    (committer or Committer(services.store.engine, group=False)).submit(job, lambda r, e: out.append((r, e)))
     if committer is not None:
         committer.stop()
     result, error = out[0]
@@ -34,7 +34,7 @@ def test_split_run_books_once_and_repeat_gets_stored_answer(world):
     """Group-committed job: approved and journalled; the same request again is answered from the journal."""
     _, services, _ = world
     msg = request("good-visa", amount=1234)
-    first, _ = run_split(world, msg, unit.Committer(services.store.engine, group=True))
+    first, _ = run_split(world, msg, Committer(services.store.engine, group=True))
     assert first["39"] == "00"
     again, ctx = run_split(world, msg)
     assert again == first and ctx.stored_answer is not None
@@ -76,7 +76,7 @@ def test_failed_job_answers_96_and_keeps_nothing(world):
         raise RuntimeError("disk full")
 
     out = []
-    unit.Committer(services.store.engine, group=True).submit(failing, lambda r, e: out.append(e))
+    Committer(services.store.engine, group=True).submit(failing, lambda r, e: out.append(e))
     import time
 
     for _ in range(100):

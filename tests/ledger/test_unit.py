@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from switch.ledger import Account, Ledger, Transfer, audit, unit
+from switch.ledger.committer import Committer
 from switch.store import open_database
 from tests.ledger.conftest import Boom, three_accounts
 
@@ -18,7 +19,7 @@ def engine(tmp_path):
     eng.dispose()
 
 
-def _submit_all(committer: unit.Committer, jobs) -> list:
+def _submit_all(committer: Committer, jobs) -> list:
     """Queue every job, wait for all; [(result, error)] in submission order."""
     out: list = [None] * len(jobs)
     done = threading.Event()
@@ -42,7 +43,7 @@ def test_group_jobs_in_order_never_overdraw_and_fail_alone(engine):
     """Jobs book in submission order inside shared commits; a failing job rolls back alone (its
     ledger transfers too), the others are kept; no overdraft across the group."""
     led = Ledger(engine)
-    committer = unit.Committer(engine, group=True)
+    committer = Committer(engine, group=True)
     assert committer.group
 
     def pay(i: int, fail: bool = False):
@@ -70,7 +71,7 @@ def test_group_jobs_in_order_never_overdraw_and_fail_alone(engine):
 def test_done_only_after_commit(engine):
     """When a job's done() runs, a fresh connection already sees its work (durable before the answer)."""
     led = Ledger(engine)
-    committer = unit.Committer(engine, group=True)
+    committer = Committer(engine, group=True)
     seen = []
 
     def job(conn):
@@ -88,7 +89,7 @@ def test_direct_mode_and_reads_inside_a_job(engine):
     """Direct mode (PostgreSQL's) runs the job in its own transaction on the caller's thread; inside a
     job, unit.read hands out the job's connection, so reads see the job's own writes."""
     led = Ledger(engine)
-    committer = unit.Committer(engine, group=False)
+    committer = Committer(engine, group=False)
     raw = unit.raw_sql(engine)
 
     def job(conn):
@@ -126,7 +127,7 @@ def test_pg_direct_job_rolls_back_on_error(pg_url):
     try:
         led = Ledger(eng)
         led.create_accounts([Account(1, 682, 1), Account(2, 682, 2)])
-        committer = unit.Committer(eng)
+        committer = Committer(eng)
         assert not committer.group
 
         def job(conn):
