@@ -32,6 +32,12 @@ def figures(result: dict, cpu_seconds: float, by_thread: dict[str, float] | None
 
 def text_report(report: dict) -> str:
     lines = [f"acqsim bench: mode {report['mode']}, {report['db']}, {report['connections']} connections"]
+    cpus = report.get("cpus")
+    if isinstance(cpus, dict):
+        lines.append(f"  CPUs: switch {' | '.join(','.join(map(str, c)) for c in cpus['switch'])}, "
+                     f"generator {','.join(map(str, cpus['generator']))}")
+    elif cpus:
+        lines.append(f"  CPUs: {cpus}")
     for name in ("baseline", "switch", *(k for k in report if k.startswith("switch-"))):
         f = report.get(name)
         if not isinstance(f, dict):

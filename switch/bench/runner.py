@@ -17,7 +17,7 @@ import yaml
 
 from switch.bench.cpu import process_cpu_seconds, thread_cpu_seconds
 from switch.bench.plan import build_plan, make_bench_fixtures
-from switch.bench.procs import Server, python_module, run_generator
+from switch.bench.procs import Server, cpu_plan, python_module, run_generator
 from switch.bench.report import figures
 
 
@@ -32,6 +32,7 @@ class BenchOptions:
     processes: int = 1
     cards: int = 50
     warmup: int = 400
+    pin: bool = True  # each switch process on a CPU of its own, the generator on the rest (procs.cpu_plan)
 
 
 def _pg_schema_url(url: str) -> tuple[str, str]:
@@ -63,28 +64,34 @@ def _write_plans(work: Path, fixtures: Path, options: BenchOptions, parts: int) 
     return paths, warm_path
 
 
-def _measure(server: Server, plan: Path, options: BenchOptions) -> dict:
+def _measure(server: Server, plan: Path, options: BenchOptions, generator_cpus: set[int] | None) -> dict:
     before, threads_before = process_cpu_seconds(server.pid), thread_cpu_seconds(server.pid)
-    result = run_generator(str(plan), server.ports["iso8583"], options.rate, options.duration, "ascii87")
+    result = run_generator(str(plan), server.ports["iso8583"], options.rate, options.duration, "ascii87",
+                           generator_cpus)
     spent = process_cpu_seconds(server.pid) - before
     threads = thread_cpu_seconds(server.pid)
     by_thread = {name: threads[name] - threads_before.get(name, 0.0) for name in threads}
     return figures(result, spent, by_thread) | {"_latencies": result["latencies_ms"]}
 
 
-def run_baseline(plan: Path, warm: Path, options: BenchOptions) -> dict:
-    server = Server(python_module("switch.bench.baseline", "--port", "0"), wait_for=("baseline",))
+def run_baseline(plan: Path, warm: Path, options: BenchOptions, cpus: set[int] | None = None,
+                 generator_cpus: set[int] | None = None) -> dict:
+    """The bare server, pinned as the (first) switch is, so the ratio compares like with like."""
+    server = Server(python_module("switch.bench.baseline", "--port", "0"), wait_for=("baseline",), cpus=cpus)
     server.ports["iso8583"] = server.ports["baseline"]
     try:
-        run_generator(str(warm), server.ports["iso8583"], 0, 0, "ascii87")
-        return _measure(server, plan, options)
+        run_generator(str(warm), server.ports["iso8583"], 0, 0, "ascii87", generator_cpus)
+        return _measure(server, plan, options, generator_cpus)
     finally:
         server.stop()
 
 
-def _switch_argv(work: Path, config: Path, db: str | None, rules: Path | None) -> list[str]:
+def _switch_argv(work: Path, config: Path, db: str | None, rules: Path | None,
+                 cpus: set[int] | None = None) -> list[str]:
     argv = python_module("switch.cli.main", "switch", "serve", "--port", "0", "--http-port", "-1",
                          "--config", str(config), "--data-dir", str(work / "data"), "--idle-timeout", "0")
+    if cpus:
+        argv += ["--cpus", ",".join(map(str, sorted(cpus)))]
     if db:
         argv += ["--db", db]
     if rules:
@@ -129,14 +136,19 @@ def _run(options: BenchOptions, work: Path, db: str | None) -> dict:
     plans, warm = _write_plans(work, fixtures, options, options.processes)
     report: dict = {"mode": options.mode, "db": "PostgreSQL" if db else "SQLite (WAL, synchronous=FULL)",
                     "connections": options.connections, "processes": options.processes}
-    report["baseline"] = run_baseline(plans[0] if options.processes == 1 else _merged(work, plans), warm, options)
+    pinned = cpu_plan(options.processes) if options.pin else None
+    switch_cpus, generator_cpus = pinned or ([None] * options.processes, None)
+    report["cpus"] = ({"switch": [sorted(c) for c in switch_cpus], "generator": sorted(generator_cpus)}
+                      if pinned else "not pinned")
+    report["baseline"] = run_baseline(plans[0] if options.processes == 1 else _merged(work, plans), warm, options,
+                                      switch_cpus[0], generator_cpus)
     servers = []
     try:
         # The first process loads the fixtures into the empty database; the others find them there.
-        for _ in range(options.processes):
-            servers.append(Server(_switch_argv(work, config, db, rules)))
-        run_generator(str(warm), servers[0].ports["iso8583"], 0, 0, "ascii87")
-        results = _parallel([(s, p) for s, p in zip(servers, plans, strict=True)], options)
+        for cpus in switch_cpus:
+            servers.append(Server(_switch_argv(work, config, db, rules, cpus)))
+        run_generator(str(warm), servers[0].ports["iso8583"], 0, 0, "ascii87", generator_cpus)
+        results = _parallel([(s, p) for s, p in zip(servers, plans, strict=True)], options, generator_cpus)
     finally:
         for server in servers:
             server.stop()
@@ -158,11 +170,11 @@ def _merged(work: Path, plans: list[Path]) -> Path:
     return path
 
 
-def _parallel(pairs, options: BenchOptions) -> list[dict]:
+def _parallel(pairs, options: BenchOptions, generator_cpus: set[int] | None) -> list[dict]:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(len(pairs)) as pool:
-        return list(pool.map(lambda pair: _measure(pair[0], pair[1], options), pairs))
+        return list(pool.map(lambda pair: _measure(pair[0], pair[1], options, generator_cpus), pairs))
 
 
 def _combine(results: list[dict]) -> dict:

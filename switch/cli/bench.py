@@ -19,6 +19,9 @@ def register(sub) -> None:
                                                  "a PostgreSQL URL gets a fresh schema")
     p.add_argument("--processes", type=int, default=1, help="switch processes sharing the database")
     p.add_argument("--cards", type=int, default=50, help="bench cards to spread the load over")
+    p.add_argument("--no-pin", dest="pin", action="store_false",
+                   help="let the switch and the generator run on any CPU (default: each switch process on a CPU "
+                        "of its own, the generator on the rest, when there are enough)")
     p.add_argument("--plot", metavar="PNG", help="write a latency histogram")
     add_json_flag(p)
     p.set_defaults(func=bench)
@@ -40,7 +43,7 @@ def bench(args) -> int:
     if args.processes > 1 and not (args.db or "").startswith("postgres"):
         raise CliError("several switch processes need a shared PostgreSQL database (--db postgresql://...)")
     options = BenchOptions(mode=args.mode, count=args.count, duration=args.duration, connections=args.connections,
-                           rate=args.rate, db=args.db, processes=args.processes, cards=args.cards)
+                           rate=args.rate, db=args.db, processes=args.processes, cards=args.cards, pin=args.pin)
     sys.stderr.write("acqsim bench: building requests (PIN blocks, ARQCs), then baseline and switch runs...\n")
     try:
         report = run(options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -34,3 +35,25 @@ def host_port(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+def cpu_list(text: str) -> set[int]:
+    """Parse a CPU list for argparse: "0", "0,2" or "0-3" (the form taskset and /proc use)."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        low, sep, high = part.strip().partition("-")
+        if not low.isdigit() or (sep and not high.isdigit()) or (sep and int(high) < int(low)):
+            raise argparse.ArgumentTypeError(f"expected CPU numbers such as 0 or 0,2 or 0-3, got {text!r}")
+        cpus.update(range(int(low), int(high or low) + 1))
+    return cpus
+
+
+def pin_to_cpus(cpus: set[int]) -> None:
+    """Run this process (all its threads) on `cpus` only; a one-line CliError when that is not possible."""
+    if not hasattr(os, "sched_setaffinity"):
+        raise CliError("--cpus is not supported on this platform")
+    allowed = os.sched_getaffinity(0)
+    if not cpus <= allowed:
+        raise CliError(f"--cpus {','.join(map(str, sorted(cpus)))}: this process may only run on CPUs "
+                       f"{','.join(map(str, sorted(allowed)))}")
+    os.sched_setaffinity(0, cpus)

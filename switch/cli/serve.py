@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from switch.cli.common import CliError, add_data_flags, host_port
+from switch.cli.common import CliError, add_data_flags, cpu_list, host_port, pin_to_cpus
 from switch.server.listeners import ConfigError, ListenerConfig, load_config, parse_listen
 from switch.wire import PREFIXES, DialectError
 
@@ -40,6 +40,9 @@ def register(sub) -> None:
     p.add_argument("--trace", action="store_true", help="log a masked dump of every message")
     p.add_argument("--hsm-audit-log", action="store_true",
                    help="log every in-process HSM command (always kept in the HSM's in-memory audit ring)")
+    p.add_argument("--cpus", type=cpu_list, metavar="LIST",
+                   help="run on these CPUs only (0, 0,2 or 0-3); one is enough: the pipeline's threads share "
+                        "Python's GIL, and on one core they share its caches too (docs/performance.md)")
     p.add_argument("--approve-all", action="store_true",
                    help="answer every request 00 without the authorisation pipeline (wire testing)")
     p.set_defaults(func=serve)
@@ -75,6 +78,8 @@ def serve(args) -> int:
         # HSM still records every command (code, error, duration, caller) in its audit ring.
         logging.getLogger("hsm_emulator.audit").setLevel(logging.WARNING)
     configs = listener_configs(args)
+    if args.cpus:
+        pin_to_cpus(args.cpus)
     try:
         config = read_config(args.config)
     except (OSError, ValueError) as exc:

@@ -18,6 +18,9 @@ def test_bench_reports_every_figure_and_a_clean_audit(tmp_path):
     for key in ("tps", "p50_ms", "p95_ms", "p99_ms", "cpu_us_per_txn", "baseline_cpu_us_per_msg", "ratio", "audit_ok"):
         assert key in report, key
     assert report["audit_ok"] is True
+    if len(os.sched_getaffinity(0)) > 1:  # the switch on a CPU of its own, the generator on the others
+        cpus = report["report"]["cpus"]
+        assert len(cpus["switch"]) == 1 and not set(cpus["switch"][0]) & set(cpus["generator"])
     assert report["report"]["switch"]["answered"] == 300 - 300 % 4  # every request answered
     assert report["cpu_us_per_txn"] > report["baseline_cpu_us_per_msg"] > 0
     # Where the switch's CPU went, by thread: the reactor, the committer (checks and bookings), the fsync.

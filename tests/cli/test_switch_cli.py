@@ -42,7 +42,8 @@ def test_serve_two_listeners_with_their_own_dialects(tmp_path):
 def test_bad_arguments_get_one_line(tmp_path):
     for args in (["switch", "serve", "--dialect", "klingon"], ["switch", "serve", "--listen", "nonsense"],
                  ["iso", "decode", "zz"], ["switch", "serve", "--framing", "len9"], ["bench", "--rate", "-5"],
-                 ["bench", "--count", "0"], ["bench", "--cards", "0"]):
+                 ["bench", "--count", "0"], ["bench", "--cards", "0"], ["switch", "serve", "--cpus", "1-0"],
+                 ["switch", "serve", "--cpus", "4096", "--approve-all", "--port", "0", "--http-port", "-1"]):
         result = subprocess.run([*ACQSIM, *args], capture_output=True, text=True, timeout=30)
         assert result.returncode == 2, args
         assert "Traceback" not in result.stderr
@@ -59,3 +60,20 @@ def test_iso_decode_prints_masked_dump():
     assert "476173******0010" in result.stdout and "4761739001010010" not in result.stdout
     assert "0123456789ABCDEF" not in result.stdout
     assert "Amount, Transaction" in result.stdout
+
+
+def test_serve_on_the_cpus_given(tmp_path):
+    """--cpus pins every thread of the switch (reactor, committer, fsync, lanes) to the CPUs named."""
+    cpu = min(os.sched_getaffinity(0))
+    proc, ports = _serve("--cpus", str(cpu), tmp_path=tmp_path)
+    try:
+        client = WireClient(ports[0])
+        client.send({"t": "0800", "11": "000001", "70": "301"})
+        assert client.receive()["39"] == "00"  # started and serving, its threads running
+        threads = os.listdir(f"/proc/{proc.pid}/task")
+        assert len(threads) > 1
+        for tid in threads:
+            assert os.sched_getaffinity(int(tid)) == {cpu}
+    finally:
+        proc.terminate()
+        proc.wait(10)
