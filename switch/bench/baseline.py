@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 import iso8583
 from twisted.internet import protocol, reactor
 
+from switch.cli.common import cpu_list
 from switch.wire import load_dialect
 
 
@@ -44,7 +46,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--dialect", default="ascii87")
+    parser.add_argument("--cpus", type=cpu_list, help="run on these CPUs only (the bench's placement)")
     args = parser.parse_args()
+    if args.cpus:
+        os.sched_setaffinity(0, args.cpus)
     port = reactor.listenTCP(args.port, _Factory(load_dialect(args.dialect).spec), backlog=1024, interface=args.host)
     print(f"listening baseline {args.host}:{port.getHost().port}", flush=True)
     reactor.run()

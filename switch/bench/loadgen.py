@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import pickle
 import sys
 import time
 
+from switch.cli.common import cpu_list
 from switch.wire import load_dialect
 
 
@@ -76,7 +78,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.0, help="offered transactions per second (0: as fast as answered)")
     parser.add_argument("--duration", type=float, default=0.0)
     parser.add_argument("--dialect", default="ascii87")
+    parser.add_argument("--cpus", type=cpu_list, help="run on these CPUs only (the bench's placement)")
     args = parser.parse_args()
+    if args.cpus:
+        os.sched_setaffinity(0, args.cpus)
     with open(args.plan, "rb") as f:
         plan = pickle.load(f)
     result = asyncio.run(run(args.host, args.port, plan, args.rate, args.duration, args.dialect))

@@ -17,9 +17,9 @@ class Server:
     """A server child process; `ports` maps listener kind to port once it has started."""
 
     def __init__(self, argv: Sequence[str], env: dict | None = None, wait_for: Sequence[str] = ("iso8583",),
-                 timeout: float = 60.0, cpus: set[int] | None = None):
+                 timeout: float = 60.0):
         self.proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, **(env or {})}, preexec_fn=_pinned(cpus))
+                                     env={**os.environ, **(env or {})})
         self.ports: dict[str, int] = {}
         self.stderr_tail: list[str] = []
         threading.Thread(target=self._drain_stderr, daemon=True).start()
@@ -64,26 +64,24 @@ def python_module(module: str, *args: str) -> list[str]:
 def cpu_plan(processes: int) -> tuple[list[set[int]], set[int]] | None:
     """(one CPU per switch process, the CPUs left for the generator), or None when there are too few CPUs
     to give the generator one of its own. A switch is GIL-bound: on one core its threads keep their caches
-    warm (10-25 % less CPU per transaction measured), and the generator no longer evicts them."""
+    warm (about 10 % less CPU per transaction measured), and the generator no longer evicts them. Each
+    child pins itself (`--cpus`): a preexec_fn is not safe in the bench's threaded parent."""
     allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if len(allowed) <= processes:
         return None
     return [{cpu} for cpu in allowed[:processes]], set(allowed[processes:])
 
 
-def _pinned(cpus: set[int] | None):
-    """A preexec_fn that moves the child onto `cpus` (None: run where the parent may)."""
-    if not cpus:
-        return None
-    return lambda: os.sched_setaffinity(0, cpus)
+def cpus_flag(cpus: set[int] | None) -> list[str]:
+    """`--cpus LIST` for a child that should run on `cpus` (none: it runs where the parent may)."""
+    return ["--cpus", ",".join(map(str, sorted(cpus)))] if cpus else []
 
 
 def run_generator(plan_path: str, port: int, rate: float, duration: float, dialect: str,
                   cpus: set[int] | None = None) -> dict:
     argv = python_module("switch.bench.loadgen", plan_path, "--port", str(port), "--rate", str(rate),
-                         "--duration", str(duration), "--dialect", dialect)
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 600 if duration else 3600,
-                          preexec_fn=_pinned(cpus))
+                         "--duration", str(duration), "--dialect", dialect, *cpus_flag(cpus))
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 600 if duration else 3600)
     if done.returncode != 0:
         raise RuntimeError(f"load generator failed: {done.stderr.strip().splitlines()[-1:]}")
     return json.loads(done.stdout)

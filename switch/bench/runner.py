@@ -17,7 +17,7 @@ import yaml
 
 from switch.bench.cpu import process_cpu_seconds, thread_cpu_seconds
 from switch.bench.plan import build_plan, make_bench_fixtures
-from switch.bench.procs import Server, cpu_plan, python_module, run_generator
+from switch.bench.procs import Server, cpu_plan, cpus_flag, python_module, run_generator
 from switch.bench.report import figures
 
 
@@ -77,7 +77,7 @@ def _measure(server: Server, plan: Path, options: BenchOptions, generator_cpus: 
 def run_baseline(plan: Path, warm: Path, options: BenchOptions, cpus: set[int] | None = None,
                  generator_cpus: set[int] | None = None) -> dict:
     """The bare server, pinned as the (first) switch is, so the ratio compares like with like."""
-    server = Server(python_module("switch.bench.baseline", "--port", "0"), wait_for=("baseline",), cpus=cpus)
+    server = Server(python_module("switch.bench.baseline", "--port", "0", *cpus_flag(cpus)), wait_for=("baseline",))
     server.ports["iso8583"] = server.ports["baseline"]
     try:
         run_generator(str(warm), server.ports["iso8583"], 0, 0, "ascii87", generator_cpus)
@@ -89,9 +89,8 @@ def run_baseline(plan: Path, warm: Path, options: BenchOptions, cpus: set[int] |
 def _switch_argv(work: Path, config: Path, db: str | None, rules: Path | None,
                  cpus: set[int] | None = None) -> list[str]:
     argv = python_module("switch.cli.main", "switch", "serve", "--port", "0", "--http-port", "-1",
-                         "--config", str(config), "--data-dir", str(work / "data"), "--idle-timeout", "0")
-    if cpus:
-        argv += ["--cpus", ",".join(map(str, sorted(cpus)))]
+                         "--config", str(config), "--data-dir", str(work / "data"), "--idle-timeout", "0",
+                         *cpus_flag(cpus))
     if db:
         argv += ["--db", db]
     if rules:
