@@ -20,14 +20,23 @@ def hsm():
 @pytest.fixture
 def world(tmp_path, hsm):
     """(runner, services, funds) over a fresh SQLite database with the fixtures loaded."""
+    engine = open_database(None, tmp_path)
+    yield _world(engine, hsm)
+    engine.dispose()
+
+
+@pytest.fixture
+def both_world(engine, hsm):
+    """The same as `world`, on SQLite and on PostgreSQL (tests/conftest.py `engine`)."""
+    return _world(engine, hsm)
+
+
+def _world(engine, hsm):
+    from switch.auth.wallets_funds import WalletsFunds
     from switch.wallets.merchants import load_merchant_fixtures
 
-    engine = open_database(None, tmp_path)
     load_merchant_fixtures(engine)
-    from switch.auth.wallets_funds import WalletsFunds
-
     funds = WalletsFunds(engine)
     load_into(engine, hsm, FX, funds, PanVault.from_hex(FX.card_data_key()))
     services = build_services(engine, hsm, {}, funds=funds)
-    yield Runner(services), services, funds
-    engine.dispose()
+    return Runner(services), services, funds

@@ -4,6 +4,9 @@ answer another process gave first)."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 from sqlalchemy import text
 
 from switch.auth.context import AuthContext
@@ -52,10 +55,10 @@ def test_a_decline_by_the_limits_step_itself_is_not_counted(world):
     assert counters(services, "count-limit") == [(day, 0, 0), (month, 0, 0)]
 
 
-def test_an_answer_another_process_gave_first_is_not_counted_twice(world):
+def test_an_answer_another_process_gave_first_is_not_counted_twice(both_world):
     """Two switch processes got the same request: the journal keeps the first answer and the second
     process's count of it comes off again."""
-    runner, services, _ = world
+    runner, services, _ = both_world
     msg = request("good-visa", amount=1500)
     first, job = runner.prepare(AuthContext(request=dict(msg)))
     _, second_job = runner.prepare(AuthContext(request=dict(msg)))  # checked before the first was journalled
@@ -63,3 +66,33 @@ def test_an_answer_another_process_gave_first_is_not_counted_twice(world):
     after_first = counters(services, "good-visa")
     assert run_job(services, second_job)["39"] == "00"  # the stored answer
     assert counters(services, "good-visa") == after_first
+
+
+def test_a_request_journalled_meanwhile_by_another_transaction_gets_its_answer(both_world):
+    """The second process's journal insert waits for the first's transaction (its key is taken, not yet
+    committed), then inserts nothing and answers what the first stored; no error, so on PostgreSQL the
+    second job's transaction stays usable without a SAVEPOINT around the insert."""
+    runner, services, _ = both_world
+    engine = services.store.engine
+    msg = request("good-visa", amount=1500)
+    _, first = runner.prepare(AuthContext(request=dict(msg)))
+    _, second = runner.prepare(AuthContext(request=dict(msg)))
+    first_done, answers = threading.Event(), {}
+
+    def hold_first() -> None:
+        with engine.begin() as conn, unit._bound(conn):
+            answers["first"] = first(conn)
+            first_done.set()
+            time.sleep(0.3)  # the first's answer is journalled but not committed yet
+
+    holder = threading.Thread(target=hold_first)
+    holder.start()
+    assert first_done.wait(10)
+    answers["second"] = run_job(services, second)
+    holder.join(10)
+    assert answers["first"]["39"] == "00"
+    assert answers["second"] == answers["first"]  # the same approval code and RRN: the stored answer
+    day, month = periods(AuthContext(request={}).now).values()
+    assert counters(services, "good-visa") == [(day, 1500, 1), (month, 1500, 1)]  # counted once (N15)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM auth_requests")).scalar() == 1
