@@ -97,7 +97,7 @@ class Ledger:
 
     # -- transfers ------------------------------------------------------------------------------------
     def create_transfers(self, transfers: Sequence[Transfer], hook: Hook | None = None, *,
-                         fresh: bool = False) -> list:
+                         fresh: bool = False, optimistic: bool = False) -> list:
         """Book a batch in one database transaction; one CreateTransferResult per transfer, in order.
 
         `hook(conn, results, booked)` runs inside the same transaction after the batch is written
@@ -107,6 +107,8 @@ class Ledger:
         and it derived the ids from a key it found unused in this transaction. On SQLite (one writer that
         holds the write lock) the batch then runs as a plain part of the job: no savepoint or retry of its
         own (the job's savepoint undoes it on error) and no look-up of its ids (a clash fails the job).
+        `optimistic=True`: the first attempt takes the ids as new (no look-up); one that exists makes the
+        insert raise IntegrityError, and the attempts after it (retried as any raced insert) look them up.
         """
         def work(conn: Connection, new_ids: bool = False) -> list:
             batch = self._load(conn, transfers, new_ids=new_ids)
@@ -120,6 +122,13 @@ class Ledger:
             conn = unit.current(self.engine)
             if conn is not None:  # one writer holding the write lock: no race to retry, no savepoint needed
                 return work(conn, new_ids=True)
+        if optimistic:
+            first = [True]
+
+            def attempt(conn: Connection) -> list:
+                new_ids, first[0] = first[0], False
+                return work(conn, new_ids)
+            return self._retry(lambda: self._transaction(attempt))
         return self._retry(lambda: self._transaction(work))
 
     def expire_pending(self) -> int:

@@ -197,18 +197,25 @@ class WalletsCore:
 
         `status` preset means a decision taken before booking (nothing to book, answer stored as given).
         """
-        previous = self.stored(key)
-        if previous is not None:
-            return _check_duplicate(previous, kind, row.get("amount", 0))
-        box: dict = {}
-
         raw = unit.raw_sql(self.engine)
+        # PostgreSQL: a key stored already (by us or by another process meanwhile) makes our event insert or
+        # our transfers (ids derived from the key) clash, and the ledger then tries again with every check;
+        # so the first attempt reads neither the key nor the ids (three round trips fewer per booking).
+        optimistic = raw.pg and guard is None and on_ok is None
+        if not optimistic:
+            previous = self.stored(key)
+            if previous is not None:
+                return _check_duplicate(previous, kind, row.get("amount", 0))
+        box: dict = {}
         # Inside a request's job on SQLite, `stored()` above already read under the write lock this
         # transaction holds: nobody can have stored the key since. Elsewhere, check again in the transaction.
         recheck = not (unit.current(self.engine) is not None and not raw.pg)
+        attempts = [0]
 
         def hook(conn: Connection, results: list, booked: dict) -> None:
-            if recheck and raw.rows(_SELECT_KEY, (key,), conn):
+            first_clean = optimistic and attempts[0] == 0 and all(r == OK for r in results)
+            attempts[0] += 1
+            if recheck and not first_clean and raw.rows(_SELECT_KEY, (key,), conn):
                 raise _Stored
             st, detail = (status, row.get("detail_text", "")) if status else status_from_results(results)
             values = {"outcome": st, "state": row.get("state", "booked") if st == OK else "failed"}
@@ -226,7 +233,8 @@ class WalletsCore:
             # inside a job whose transaction found the key unused, the transfer ids (derived from the key)
             # are new: the booking can be a plain part of the job (switch.ledger create_transfers fresh).
             self.ledger.create_transfers(transfers if status is None else [], hook=hook,
-                                         fresh=not (recheck or guard is not None or on_ok is not None))
+                                         fresh=not (recheck or guard is not None or on_ok is not None),
+                                         optimistic=optimistic)
         except _Stored:
             return _check_duplicate(self.stored(key), kind, row.get("amount", 0))
         if box["outcome"].status == NO_ACCOUNT:
