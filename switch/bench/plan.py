@@ -82,11 +82,11 @@ def build_plan(fixtures: Path, tid: str, connections: int, per_connection: int, 
         frames: list[tuple[str, bytes]] = []
         while len(frames) < per_connection:
             roll = rng.random()
-            if roll < decline_share:
-                label, card = "decline", rng.choice(DECLINE_CARDS)
+            if roll < decline_share:  # above the low-funds card's 5.00: a decline every time, never an approval
+                label, card, amount = "decline", rng.choice(DECLINE_CARDS), rng.randint(1000, 20000)
             else:
-                label, card = "purchase", rng.choice(bench_labels)
-            msg = build("purchase", {"card": card, "amount_minor": rng.randint(100, 20000), "entry": "chip"}, ctx)
+                label, card, amount = "purchase", rng.choice(bench_labels), rng.randint(100, 20000)
+            msg = build("purchase", {"card": card, "amount_minor": amount, "entry": "chip"}, ctx)
             frames.append((label, codec.encode(msg)))
             if label == "purchase" and roll > 1 - reversal_share:
                 ctx.records["orig"] = (msg, None)
