@@ -37,6 +37,9 @@ def host_port(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+CPU_MAX = 4095  # Linux's largest CPU number on common builds; also keeps "0-99999999999" from filling memory
+
+
 def cpu_list(text: str) -> set[int]:
     """Parse a CPU list for argparse: "0", "0,2" or "0-3" (the form taskset and /proc use)."""
     cpus: set[int] = set()
@@ -44,6 +47,8 @@ def cpu_list(text: str) -> set[int]:
         low, sep, high = part.strip().partition("-")
         if not low.isdigit() or (sep and not high.isdigit()) or (sep and int(high) < int(low)):
             raise argparse.ArgumentTypeError(f"expected CPU numbers such as 0 or 0,2 or 0-3, got {text!r}")
+        if int(high or low) > CPU_MAX:
+            raise argparse.ArgumentTypeError(f"CPU numbers go up to {CPU_MAX}, got {text!r}")
         cpus.update(range(int(low), int(high or low) + 1))
     return cpus
 

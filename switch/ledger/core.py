@@ -176,6 +176,7 @@ class Ledger:
             except (DBAPIError, dbapi.Error) as exc:  # plain SQL raises the driver's errors unwrapped
                 if not _transient(exc) or n == _RETRIES - 1:
                     raise
+            self._swept_at = 0  # a sweep the failed attempt made was rolled back with it: sweep again
             time.sleep(0.001 * (n + 1))
         raise AssertionError("unreachable")
 

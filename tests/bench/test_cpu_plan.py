@@ -14,7 +14,7 @@ def test_cpu_lists():
     assert cpu_list("0") == {0}
     assert cpu_list("0,2") == {0, 2}
     assert cpu_list("1-3,7") == {1, 2, 3, 7}
-    for bad in ("", "a", "3-1", "1-", "-1", "1,,2"):
+    for bad in ("", "a", "3-1", "1-", "-1", "1,,2", "0-99999999999", "5000"):
         with pytest.raises(argparse.ArgumentTypeError):
             cpu_list(bad)
 

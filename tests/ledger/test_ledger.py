@@ -184,3 +184,14 @@ def test_balancing_transfers_take_what_is_there(ledger):
 def test_id_from_is_stable():
     assert id_from("TERM0001", "000001", "1126120000") == id_from("TERM0001", "000001", "1126120000")
     assert 0 < id_from("x") < 2**63 - 1
+
+
+def test_a_retried_attempt_sweeps_again(ledger, clock):
+    """An attempt that clashes is rolled back with the overdue holds it released: the retry releases them
+    again (optimistic first attempts clash on every duplicate on PostgreSQL)."""
+    assert ledger.create_transfers([t(660, 2, 3, 900, flags=F.PENDING, timeout=1), t(661, 2, 3, 50)]) == [R.OK, R.OK]
+    clock.now += 5 * 10**9  # the hold is overdue and the last sweep more than a second old
+    # Optimistic: the first attempt takes 661 as new and sweeps; its insert clashes; the retry finds 661.
+    assert ledger.create_transfers([t(661, 2, 3, 50)], optimistic=True) == [R.EXISTS]
+    assert ledger.pending_status(660) is PendingStatus.EXPIRED
+    assert audit(ledger.engine, now_ns=clock.now) == []
