@@ -138,3 +138,42 @@ def test_purchases_and_reversals_of_one_card_through_two_processes_never_deadloc
     with engine.connect() as conn:
         counts = conn.execute(text('SELECT amount, "count" FROM iss_card_usage')).all()
     assert set(counts) == {(0, 0)}  # every purchase counted and taken off again
+
+
+def test_the_same_requests_through_both_processes_at_once_are_booked_once(pg_engine):
+    """A terminal that retransmits to the other switch process: each request is booked, counted and
+    journalled once, and every copy gets the same answer (the first one stored). The second process finds
+    the first's booking by the clash of its event or transfer ids (its first attempt does not read them)."""
+    from hsm_emulator import Hsm
+    from switch.auth.wallets_funds import WalletsFunds
+    from switch.issuer.loader import load_all, vault_for
+    from switch.issuer.store import IssuerStore
+    from switch.ledger.audit import audit
+
+    engine, schema = pg_engine
+    load_all(engine, Hsm())
+    c = card("good-visa")
+    sales = [request("good-visa", amount=1000 + i) for i in range(8)]
+    answers: dict[str, list[tuple[str, str, str]]] = {}
+    lock = threading.Lock()
+
+    def same_sales(client: Tcp) -> list[str]:
+        for sale in sales:
+            a = client.ask(dict(sale))
+            with lock:
+                answers.setdefault(sale["11"], []).append((a["39"], a.get("38", ""), a.get("37", "")))
+        return []
+
+    _through_two_processes(schema, same_sales)
+    assert len(answers) == 8
+    for stan, copies in answers.items():
+        assert len(copies) == 4 and len(set(copies)) == 1, (stan, copies)  # one answer, given four times
+        assert copies[0][0] == "00" and copies[0][1]
+    account = IssuerStore(engine, vault_for()).find_card(c["pan"]).account_id
+    booked = sum(1000 + i for i in range(8))
+    assert WalletsFunds(engine).balance(account) == (c["balance"] - booked, c["balance"] - booked)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM auth_requests")).scalar() == 8
+        counts = conn.execute(text('SELECT amount, "count" FROM iss_card_usage')).all()
+    assert sorted(counts) == [(booked, 8), (booked, 8)]  # daily and monthly, each request once (N15)
+    assert audit(engine) == []
