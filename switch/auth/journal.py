@@ -19,7 +19,6 @@ from sqlalchemy import Engine
 
 from switch.auth.context import AuthContext, mti_class
 from switch.issuer.pan import PanVault
-from switch.issuer.store import undo_usage_in
 from switch.issuer.tables import auth_log
 from switch.ledger import unit
 
@@ -102,6 +101,16 @@ def parse_f90(f90: str) -> dict[str, str]:
     return {"mti": f90[0:4], "stan": f90[4:10], "f7": f90[10:20]}
 
 
+class AnsweredElsewhere(Exception):  # noqa: N818 - an outcome, not a fault
+    """Another switch process journalled this very request first: its answer stands. Raised from inside
+    the request's job, so that what this one did (limit counters N15, booking, a reversal's un-count) is
+    rolled back with it; the runner then answers the stored answer (Runner.failed)."""
+
+    def __init__(self, answer: dict[str, str]) -> None:
+        super().__init__("answered first by another switch process")
+        self.answer = answer
+
+
 class Journal:
     def __init__(self, engine: Engine, vault: PanVault) -> None:
         self.engine = engine
@@ -135,22 +144,18 @@ class Journal:
         return "conflict", {}
 
     def record(self, ctx: AuthContext, response: dict[str, str]) -> dict[str, str]:
-        """Store the answer; if another process answered the same request first, return its answer."""
+        """Store the answer. If another process answered the same request first, raise AnsweredElsewhere
+        with its answer: inside the request's job, so everything this request wrote is rolled back."""
         f7 = ctx.request.get("7", "")
         row = self._row(ctx, response, f7)
         if unit.run_job(self.engine, lambda conn: self._raw.execute(_RECORD, row, conn)) == 1:
             return response
-        # Another process answered this very request first (its insert held the key until it committed):
-        # its answer stands, and the count the limits step made of this one comes off again (N15).
+        # Another process answered this very request first (its insert held the key until it committed).
         with unit.read(self.engine) as conn:  # the job's connection, or a fresh snapshot that sees that commit
             found = self._raw.rows(_STORED, (ctx.tid, ctx.stan, ctx.mti, f7), conn)
         if not found:
             raise RuntimeError(f"journal key {ctx.tid}/{ctx.stan}/{ctx.mti}/{f7} clashed but holds no answer")
-        taken, ctx.usage_taken = ctx.usage_taken, None
-        if taken is not None:
-            with unit.begin(self.engine) as conn:
-                undo_usage_in(conn, taken)
-        return json.loads(found[0][0])
+        raise AnsweredElsewhere(json.loads(found[0][0]))
 
     def _row(self, ctx: AuthContext, response: dict[str, str], f7: str) -> tuple:
         """The auth_requests row, in _RECORD_COLUMNS order (a tuple straight away: no dict per request)."""

@@ -18,6 +18,7 @@ from switch.auth import steps_funds as funds
 from switch.auth import steps_message as msg
 from switch.auth.context import AuthContext, Services, log
 from switch.auth.emv import arc_for, issuer_auth_data
+from switch.auth.journal import AnsweredElsewhere
 
 Step = Callable[[AuthContext, Services], None]
 
@@ -119,7 +120,10 @@ class Runner:
         self._steps(ctx, steps)
         if ctx.stored_answer is not None:
             return ctx.stored_answer
-        return self.answer(ctx)
+        try:
+            return self.answer(ctx)
+        except AnsweredElsewhere as elsewhere:
+            return elsewhere.answer
 
     def _steps(self, ctx: AuthContext, steps: Sequence[Step], *, catch: bool = True) -> None:
         step = None
@@ -171,11 +175,18 @@ class Runner:
         return None, job
 
     def failed(self, ctx: AuthContext, error: BaseException) -> dict[str, str]:
-        """The answer when a request's transaction failed: nothing of it was kept."""
-        log.error("booking failed for %s tid=%s stan=%s: %r", ctx.masked_pan, ctx.tid, ctx.stan, error)
+        """The answer when a request's transaction failed: nothing of it was kept. When another process
+        answered the same request first, that answer is the one to give."""
+        if isinstance(error, AnsweredElsewhere):
+            log.info("tid=%s stan=%s answered first by another switch process: its answer stands", ctx.tid,
+                     ctx.stan)
+            answer = error.answer
+        else:
+            log.error("booking failed for %s tid=%s stan=%s: %r", ctx.masked_pan, ctx.tid, ctx.stan, error)
+            answer = {"39": "96", "37": ctx.request.get("37") or self.numbers.rrn()}
         if funds.remote_approved(ctx):
             self._release_remote(ctx)
-        return {"39": "96", "37": ctx.request.get("37") or self.numbers.rrn()}
+        return answer
 
     def _release_remote(self, ctx: AuthContext) -> None:
         """The remote issuer approved, our transaction (booking, any advice queued in it) was rolled back:

@@ -10,6 +10,7 @@ import time
 from sqlalchemy import text
 
 from switch.auth.context import AuthContext
+from switch.auth.journal import AnsweredElsewhere
 from switch.auth.policy import periods
 from switch.ledger import unit
 from tests.auth.harness import card, request
@@ -23,8 +24,13 @@ def counters(services, label: str) -> list[tuple]:
 
 
 def run_job(services, job):
-    with unit.begin(services.store.engine) as conn, unit._bound(conn):
-        return job(conn)
+    """A job in its own transaction, answered as the committer answers it: when another process answered
+    the request first, the transaction is rolled back and that answer given (Runner.failed)."""
+    try:
+        with unit.begin(services.store.engine) as conn, unit._bound(conn):
+            return job(conn)
+    except AnsweredElsewhere as elsewhere:
+        return elsewhere.answer
 
 
 def test_an_approval_is_counted_once(world):
@@ -96,3 +102,52 @@ def test_a_request_journalled_meanwhile_by_another_transaction_gets_its_answer(b
     assert counters(services, "good-visa") == [(day, 1500, 1), (month, 1500, 1)]  # counted once (N15)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM auth_requests")).scalar() == 1
+
+
+def test_a_booking_behind_another_process_decline_is_rolled_back(both_world):
+    """Another process answered the request 91 (its database was too slow) without booking it; this one
+    approved and booked it, then finds that answer in the journal. The terminal gets the 91, so this
+    process's debit and count must go with it: the cardholder is never charged for a declined answer."""
+    runner, services, funds = both_world
+    msg = request("good-visa", amount=2500)
+    slow = AuthContext(request=dict(msg))
+    _, slow_job = runner.prepare(slow)
+    _, job = runner.prepare(AuthContext(request=dict(msg)))  # checked before the 91 was journalled
+    slow.deadline = time.monotonic() - 1
+    assert run_job(services, slow_job)["39"] == "91"
+    account = services.store.find_card(card("good-visa")["pan"]).account_id
+    before = funds.balance(account)
+    assert run_job(services, job)["39"] == "91"  # the stored answer
+    assert funds.balance(account) == before  # its booking was rolled back with it
+    assert counters(services, "good-visa") == []  # and its count (N15)
+
+
+def test_a_reversal_another_process_gave_first_is_not_uncounted_twice(both_world):
+    """Two processes got the same 0400 at once: the second read the original before the first committed
+    its reversal, so it took the sale off the limit counters too (N15). Its journal insert then finds the
+    first's answer, and its un-count is rolled back with the rest of its job."""
+    runner, services, _ = both_world
+    engine = services.store.engine
+    sale = request("good-visa", amount=1500)
+    _, job = runner.prepare(AuthContext(request=dict(sale)))
+    assert run_job(services, job)["39"] == "00"
+    reversal = request("good-visa", mti="0400", amount=1500, pin=None,
+                       **{"90": f"0200{sale['11']}{sale['7']}".ljust(42, "0")})
+    _, first = runner.prepare(AuthContext(request=dict(reversal)))
+    _, second = runner.prepare(AuthContext(request=dict(reversal)))
+    first_done, answers = threading.Event(), {}
+
+    def hold_first() -> None:
+        with engine.begin() as conn, unit._bound(conn):
+            answers["first"] = first(conn)
+            first_done.set()
+            time.sleep(0.3)  # reversed and journalled, not committed yet
+
+    holder = threading.Thread(target=hold_first)
+    holder.start()
+    assert first_done.wait(10)
+    answers["second"] = run_job(services, second)
+    holder.join(10)
+    assert answers["first"]["39"] == "00" and answers["second"] == answers["first"]
+    day, month = periods(AuthContext(request={}).now).values()
+    assert counters(services, "good-visa") == [(day, 0, 0), (month, 0, 0)]  # not -1500, -1
