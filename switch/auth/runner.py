@@ -123,6 +123,10 @@ class Runner:
         try:
             return self.answer(ctx)
         except AnsweredElsewhere as elsewhere:
+            # No job here: each step committed on its own, so at least the count comes off again (N15).
+            taken, ctx.usage_taken = ctx.usage_taken, None
+            if taken is not None:
+                self.s.store.undo_usage(taken)
             return elsewhere.answer
 
     def _steps(self, ctx: AuthContext, steps: Sequence[Step], *, catch: bool = True) -> None:
@@ -181,10 +185,14 @@ class Runner:
             log.info("tid=%s stan=%s answered first by another switch process: its answer stands", ctx.tid,
                      ctx.stan)
             answer = error.answer
+            # A remote issuer's approval: a 0420 names the request itself (MTI, STAN, field 7), so when the
+            # answer that stands is an approval it would cancel that one. Release only behind a decline.
+            release = answer.get("39") != "00"
         else:
             log.error("booking failed for %s tid=%s stan=%s: %r", ctx.masked_pan, ctx.tid, ctx.stan, error)
             answer = {"39": "96", "37": ctx.request.get("37") or self.numbers.rrn()}
-        if funds.remote_approved(ctx):
+            release = True
+        if release and funds.remote_approved(ctx):
             self._release_remote(ctx)
         return answer
 
