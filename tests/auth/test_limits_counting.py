@@ -33,6 +33,26 @@ def run_job(services, job):
         return elsewhere.answer
 
 
+def second_while_first_uncommitted(services, first, second) -> tuple[dict, dict]:
+    """Run job `first` in a transaction held open for 0.3 s after it is done (journalled, not committed),
+    and job `second` meanwhile, as another switch process would: (first's answer, second's answer)."""
+    engine = services.store.engine
+    first_done, answers = threading.Event(), {}
+
+    def hold_first() -> None:
+        with engine.begin() as conn, unit._bound(conn):
+            answers["first"] = first(conn)
+            first_done.set()
+            time.sleep(0.3)
+
+    holder = threading.Thread(target=hold_first)
+    holder.start()
+    assert first_done.wait(10)
+    answers["second"] = run_job(services, second)
+    holder.join(10)
+    return answers["first"], answers["second"]
+
+
 def test_an_approval_is_counted_once(world):
     runner, services, _ = world
     answer, job = runner.prepare(AuthContext(request=request("good-visa", amount=1500)))
@@ -83,21 +103,9 @@ def test_a_request_journalled_meanwhile_by_another_transaction_gets_its_answer(b
     msg = request("good-visa", amount=1500)
     _, first = runner.prepare(AuthContext(request=dict(msg)))
     _, second = runner.prepare(AuthContext(request=dict(msg)))
-    first_done, answers = threading.Event(), {}
-
-    def hold_first() -> None:
-        with engine.begin() as conn, unit._bound(conn):
-            answers["first"] = first(conn)
-            first_done.set()
-            time.sleep(0.3)  # the first's answer is journalled but not committed yet
-
-    holder = threading.Thread(target=hold_first)
-    holder.start()
-    assert first_done.wait(10)
-    answers["second"] = run_job(services, second)
-    holder.join(10)
-    assert answers["first"]["39"] == "00"
-    assert answers["second"] == answers["first"]  # the same approval code and RRN: the stored answer
+    first_answer, second_answer = second_while_first_uncommitted(services, first, second)
+    assert first_answer["39"] == "00"
+    assert second_answer == first_answer  # the same approval code and RRN: the stored answer
     day, month = periods(AuthContext(request={}).now).values()
     assert counters(services, "good-visa") == [(day, 1500, 1), (month, 1500, 1)]  # counted once (N15)
     with engine.connect() as conn:
@@ -127,7 +135,6 @@ def test_a_reversal_another_process_gave_first_is_not_uncounted_twice(both_world
     its reversal, so it took the sale off the limit counters too (N15). Its journal insert then finds the
     first's answer, and its un-count is rolled back with the rest of its job."""
     runner, services, _ = both_world
-    engine = services.store.engine
     sale = request("good-visa", amount=1500)
     _, job = runner.prepare(AuthContext(request=dict(sale)))
     assert run_job(services, job)["39"] == "00"
@@ -135,19 +142,7 @@ def test_a_reversal_another_process_gave_first_is_not_uncounted_twice(both_world
                        **{"90": f"0200{sale['11']}{sale['7']}".ljust(42, "0")})
     _, first = runner.prepare(AuthContext(request=dict(reversal)))
     _, second = runner.prepare(AuthContext(request=dict(reversal)))
-    first_done, answers = threading.Event(), {}
-
-    def hold_first() -> None:
-        with engine.begin() as conn, unit._bound(conn):
-            answers["first"] = first(conn)
-            first_done.set()
-            time.sleep(0.3)  # reversed and journalled, not committed yet
-
-    holder = threading.Thread(target=hold_first)
-    holder.start()
-    assert first_done.wait(10)
-    answers["second"] = run_job(services, second)
-    holder.join(10)
-    assert answers["first"]["39"] == "00" and answers["second"] == answers["first"]
+    first_answer, second_answer = second_while_first_uncommitted(services, first, second)
+    assert first_answer["39"] == "00" and second_answer == first_answer
     day, month = periods(AuthContext(request={}).now).values()
     assert counters(services, "good-visa") == [(day, 0, 0), (month, 0, 0)]  # not -1500, -1
