@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from twisted.internet import defer, task, threads
 
-from switch.auth.context import AuthContext, log
+from switch.auth.context import AuthContext, log, mti_class
 from switch.issuer.pan import PanVault, mask_pan
-from switch.issuer.tables import remote_reversals
+from switch.issuer.tables import auth_log, remote_reversals
 from switch.ledger import unit
 from switch.wire import ConnectionClosed, IsoClient, RequestTimeout
 
@@ -119,10 +119,18 @@ class RemoteIssuers:
                 acknowledged=False, created_at=datetime.now(UTC)))
 
     def pending(self) -> list[tuple[int, str, dict[str, str], int]]:
+        """The advices still to send. One that would release an approval the journal shows delivered is
+        dropped instead (see _delivered)."""
         with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
             rows = conn.execute(select(remote_reversals).where(remote_reversals.c.acknowledged.is_(False))
                                 .order_by(remote_reversals.c.id)).all()
-        return [(r.id, r.issuer_id, json.loads(self.vault.decrypt(r.message)), r.attempts) for r in rows]
+            out = [(r.id, r.issuer_id, json.loads(self.vault.decrypt(r.message)), r.attempts) for r in rows]
+            delivered = [row for row in out if _delivered(conn, row[2])]
+        for row_id, issuer_id, msg, _attempts in delivered:
+            log.warning("advice to %s for %s tid=%s stan=%s dropped: another switch process delivered that "
+                        "approval", issuer_id, mask_pan(msg.get("2", "")), msg.get("41"), msg.get("90", "")[4:10])
+            self._mark(row_id, True, "approval delivered by another switch process")
+        return [row for row in out if row not in delivered]
 
     def _mark(self, row_id: int, ok: bool, error: str | None) -> None:
         with self.engine.begin() as conn:
@@ -154,3 +162,18 @@ class RemoteIssuers:
 
         with self.engine.connect().execution_options(sqlite_readonly=True) as conn:
             return {r.issuer_id: json.loads(r.route) for r in conn.execute(select(issuers)) if r.route}
+
+
+def _delivered(conn: Any, advice: dict[str, str]) -> bool:
+    """True when `advice` would release an approval that a terminal was given. A timeout or a failed job
+    queues a 0420 for an approval this process did not deliver. If another switch process got the same
+    request and delivered the issuer's approval, the journal holds that 00, still "approved", and the
+    advice (it names the request itself) would cancel it. A terminal's own reversal marks the original
+    reversed in the same job, so its advice is still sent."""
+    f90, tid = advice.get("90", ""), advice.get("41", "")
+    if advice.get("t") != "0420" or len(f90) < 20 or not tid:
+        return False
+    found = conn.execute(select(auth_log.c.rc, auth_log.c.state).where(
+        auth_log.c.tid == tid, auth_log.c.stan == f90[4:10], auth_log.c.f7 == f90[10:20],
+        auth_log.c.mti_class == mti_class(f90[:4]))).first()
+    return found is not None and found.rc == "00" and found.state == "approved"

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from switch.auth.context import AuthContext
 from switch.auth.journal import AnsweredElsewhere
-from tests.auth.harness import request
+from tests.auth.harness import card, request
 
 
 class Advices:
@@ -47,3 +47,29 @@ def test_a_failed_transaction_still_releases_and_answers_96(world):
     ctx, advices = _remote_approved(services)
     assert runner.failed(ctx, RuntimeError("database gone"))["39"] == "96"
     assert len(advices.queued) == 1
+
+
+def test_a_timeout_advice_for_an_approval_delivered_elsewhere_is_dropped(world, caplog):
+    """Process B's forward timed out and queued a 0420 for the request, while process A got the issuer's
+    approval for it and the terminal has that 00: the advice would cancel it, so it is dropped (and
+    marked, not resent). Advices for a reversed original, or a request no one answered 00, still go."""
+    from switch.auth.remote import RemoteIssuers
+    from switch.issuer.pan import PanVault
+    from tests.auth.harness import FX
+
+    runner, services, _ = world
+    remote = RemoteIssuers(None, services.store.engine, PanVault.from_hex(FX.card_data_key()))
+    delivered = request("good-visa", amount=800)
+    assert runner.run(AuthContext(request=dict(delivered)))["39"] == "00"  # A's approval, journalled
+    reversed_sale = request("good-visa", amount=900)
+    assert runner.run(AuthContext(request=dict(reversed_sale)))["39"] == "00"
+    reversal = request("good-visa", mti="0400", amount=900, pin=None,
+                       **{"90": f"0200{reversed_sale['11']}{reversed_sale['7']}".ljust(42, "0")})
+    assert runner.run(AuthContext(request=reversal))["39"] == "00"  # the terminal's own reversal
+    unanswered = request("good-visa", amount=1000)
+    for msg in (delivered, reversed_sale, unanswered):
+        remote.queue_reversal("REMOTEBANK", msg)
+    left = [m["90"][4:10] for _, _, m, _ in remote.pending()]
+    assert left == [reversed_sale["11"], unanswered["11"]]
+    assert [m["90"][4:10] for _, _, m, _ in remote.pending()] == left  # dropped for good, not resent
+    assert "delivered that approval" in caplog.text and card("good-visa")["pan"] not in caplog.text  # masked
