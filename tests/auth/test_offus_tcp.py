@@ -6,24 +6,17 @@ with a queued 0420 advice."""
 
 from __future__ import annotations
 
-import json
 import struct
 
 import iso8583
 import pytest
-from sqlalchemy import select, update
 from twisted.internet import protocol
 
-from switch.auth import register_authorizer
-from switch.issuer.loader import load_all
-from switch.issuer.tables import issuers
 from switch.ledger.audit import audit
-from switch.server import ListenerConfig, Switch
-from switch.store import open_database
 from switch.wallets import Wallets
 from switch.wallets.chart import interchange_account_id
 from tests.auth.harness import card, f7, request
-from tests.auth.test_tcp import SPEC, Tcp
+from tests.auth.test_tcp import SPEC, Tcp, switch_with_issuer_host
 
 M1 = "000000000000001"  # POS00001's merchant
 ATM_MID = "000000000000002"  # ATM00001's owner
@@ -55,27 +48,10 @@ class FakeIssuer(protocol.Protocol):
 
 @pytest.fixture(scope="module")
 def switch(tmp_path_factory, reactor, call_in_reactor):
-    from hsm_emulator import Hsm
-
-    hsm = Hsm()
-    engine = open_database(None, tmp_path_factory.mktemp("offus"))
-    load_all(engine, hsm)
     host = protocol.Factory.forProtocol(FakeIssuer)
     host.received, host.rc, host.hook = [], "00", None
-    host_port = call_in_reactor(reactor.listenTCP, 0, host, interface="127.0.0.1")
-    with engine.connect() as conn:
-        route = json.loads(conn.execute(select(issuers.c.route).where(issuers.c.issuer_id == "REMOTEBANK")).scalar())
-    route.update(port=host_port.getHost().port, timeout=0.5)  # keeps the ZPK (under the LMK)
-    with engine.begin() as conn:
-        conn.execute(update(issuers).where(issuers.c.issuer_id == "REMOTEBANK").values(route=json.dumps(route)))
-    sw = Switch()
-    handler = call_in_reactor(register_authorizer, sw.router, engine, hsm, {}, reactor=reactor)
-    _, port = call_in_reactor(sw.listen, reactor, ListenerConfig(port=0))
-    yield {"port": port, "engine": engine, "handler": handler, "host": host}
-    call_in_reactor(sw.stop)
-    call_in_reactor(host_port.stopListening)
-    handler.lanes.stop()
-    handler.services.remote.stop()
+    for running in switch_with_issuer_host(tmp_path_factory.mktemp("offus"), reactor, call_in_reactor, host):
+        yield {**running, "host": host}
 
 
 @pytest.fixture

@@ -55,31 +55,44 @@ class Tcp:
         return buf
 
 
-@pytest.fixture(scope="module")
-def switch(tmp_path_factory, reactor, call_in_reactor):
+def switch_with_issuer_host(tmp_path, reactor, call_in_reactor, host: protocol.Factory, tweak=None):
+    """A switch on a fresh fixture database whose REMOTEBANK route points at `host` (a fake issuer on a
+    local port, 0.5 s timeout); `tweak(conn)` may change more of the database first. Yields a dict:
+    port, engine, handler, route."""
     from hsm_emulator import Hsm
 
     hsm = Hsm()
-    engine = open_database(None, tmp_path_factory.mktemp("tcp"))
+    engine = open_database(None, tmp_path)
     load_all(engine, hsm)
-    silent = protocol.Factory.forProtocol(SilentIssuer)
-    silent.received = []
-    silent_port = call_in_reactor(reactor.listenTCP, 0, silent, interface="127.0.0.1")
+    host_port = call_in_reactor(reactor.listenTCP, 0, host, interface="127.0.0.1")
     with engine.connect() as conn:
         route = json.loads(conn.execute(select(issuers.c.route).where(issuers.c.issuer_id == "REMOTEBANK")).scalar())
-    route.update(port=silent_port.getHost().port, timeout=0.5)  # keeps the ZPK (under the LMK)
+    route.update(port=host_port.getHost().port, timeout=0.5)  # keeps the ZPK (under the LMK)
     with engine.begin() as conn:
         conn.execute(update(issuers).where(issuers.c.issuer_id == "REMOTEBANK").values(route=json.dumps(route)))
-        # 96: POS00003's BDK cryptogram damaged in the database -> the HSM refuses the key (system error).
-        conn.execute(update(terminals).where(terminals.c.tid == "POS00003").values(bdk="U" + "0" * 32))
+        if tweak is not None:
+            tweak(conn)
     sw = Switch()
     handler = call_in_reactor(register_authorizer, sw.router, engine, hsm, {}, reactor=reactor)
     _, port = call_in_reactor(sw.listen, reactor, ListenerConfig(port=0))
-    yield {"port": port, "engine": engine, "handler": handler, "silent": silent, "route": route}
+    yield {"port": port, "engine": engine, "handler": handler, "route": route}
     call_in_reactor(sw.stop)
-    call_in_reactor(silent_port.stopListening)
+    call_in_reactor(host_port.stopListening)
     handler.lanes.stop()
     handler.services.remote.stop()
+
+
+@pytest.fixture(scope="module")
+def switch(tmp_path_factory, reactor, call_in_reactor):
+    silent = protocol.Factory.forProtocol(SilentIssuer)
+    silent.received = []
+
+    def damage_bdk(conn) -> None:
+        # 96: POS00003's BDK cryptogram damaged in the database -> the HSM refuses the key (system error).
+        conn.execute(update(terminals).where(terminals.c.tid == "POS00003").values(bdk="U" + "0" * 32))
+    for running in switch_with_issuer_host(tmp_path_factory.mktemp("tcp"), reactor, call_in_reactor, silent,
+                                           damage_bdk):
+        yield {**running, "silent": silent}
 
 
 @pytest.fixture

@@ -49,3 +49,13 @@ def wallets(engine, clock):
 @pytest.fixture
 def card(wallets):
     return wallets.open_card_account("card:test-1", "682", 100_000)
+
+
+def settle_and_pay_out(wallets, day=None) -> None:
+    """Settle `day` (default 2026-11-26), schedule its payouts and pay them (on 2026-12-31, all due)."""
+    import datetime as dt
+
+    day = day or dt.date(2026, 11, 26)
+    wallets.run_settlement(day)
+    wallets.schedule_payouts(day)
+    wallets.execute_payouts(dt.date(2026, 12, 31))

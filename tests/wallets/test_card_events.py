@@ -5,7 +5,7 @@ from __future__ import annotations
 from switch.ledger import audit
 from switch.wallets import RESPONSE_CODES
 
-from .conftest import ATM, M1, SUSPENDED
+from .conftest import ATM, M1, SUSPENDED, settle_and_pay_out
 
 
 def test_purchase_books_once_with_mdr_fee(wallets, card):
@@ -82,9 +82,7 @@ def test_reversal_after_settlement_and_payout_goes_to_receivable(wallets, card):
     """N7: a cancelled transaction is recovered from the wallet, else from later incoming money."""
     import datetime as dt
     wallets.purchase("p1", card, M1, "682", 10_000)
-    wallets.run_settlement(dt.date(2026, 11, 26))
-    wallets.schedule_payouts(dt.date(2026, 11, 26))
-    wallets.execute_payouts(dt.date(2026, 12, 31))
+    settle_and_pay_out(wallets)
     assert wallets.merchant_wallets(M1)[0]["available"] == 0
     assert wallets.void("r1", "p1").ok
     assert wallets.merchant_wallets(M1)[0]["receivable"] == 9_825

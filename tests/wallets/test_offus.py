@@ -3,12 +3,10 @@ interchange receivable, with the MDR fee (N3, B11); reversals give it back like 
 
 from __future__ import annotations
 
-import datetime as dt
-
 from switch.ledger import audit
 from switch.wallets.chart import Code, interchange_account_id
 
-from .conftest import ATM, M1, SUSPENDED
+from .conftest import ATM, M1, SUSPENDED, settle_and_pay_out
 
 ISSUER = "REMOTEBANK"
 
@@ -66,9 +64,7 @@ def test_void_offus_full_and_partial_before_settlement(wallets):
 def test_void_offus_after_settlement_recovered_from_merchant(wallets):
     """N7: after settlement and payout the merchant's wallet owes it (receivable), the issuer owes nothing."""
     wallets.acquire_offus("s1", ISSUER, M1, "682", 10_000)
-    wallets.run_settlement(dt.date(2026, 11, 26))
-    wallets.schedule_payouts(dt.date(2026, 11, 26))
-    wallets.execute_payouts(dt.date(2026, 12, 31))
+    settle_and_pay_out(wallets)
     assert wallets.merchant_wallets(M1)[0]["available"] == 0
     assert wallets.void("r1", "s1").ok
     assert wallets.merchant_wallets(M1)[0]["receivable"] == 9_825 and _receivable(wallets) == 0
