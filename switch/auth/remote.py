@@ -130,7 +130,8 @@ class RemoteIssuers:
             log.warning("advice to %s for %s tid=%s stan=%s dropped: another switch process delivered that "
                         "approval", issuer_id, mask_pan(msg.get("2", "")), msg.get("41"), msg.get("90", "")[4:10])
             self._mark(row_id, True, "approval delivered by another switch process")
-        return [row for row in out if row not in delivered]
+        dropped = {row[0] for row in delivered}
+        return [row for row in out if row[0] not in dropped]
 
     def _mark(self, row_id: int, ok: bool, error: str | None) -> None:
         with self.engine.begin() as conn:
