@@ -89,8 +89,8 @@ def _book(ctx: AuthContext, s: Services) -> None:
     return None
 
 
-# Remote approvals booked to the merchant (purchase, cash). A pre-authorisation is not: its completion
-# (0220) would also have to be passed on to the remote issuer, which the switch does not do yet.
+# Remote approvals booked to the merchant at once (purchase, cash). A pre-authorisation is booked by its
+# completion (complete -> _complete_remote), which is also passed on to the issuer.
 OFFUS_BOOKED = {"00": False, "01": True}  # processing code -> cash
 
 
@@ -224,16 +224,15 @@ def _reverse_remote(ctx: AuthContext, s: Services, amount: int) -> None:
     N7 after settlement) in the same job; the terminal gets 00 at once. Originals approved but not booked
     here (balance, refund, pre-authorisation, or journalled before off-us booking) only get the advice."""
     o = ctx.original
-    pan = ctx.request.get("2") or ctx.request.get("35", "").replace("D", "=").split("=")[0]
-    routed = s.store.route_bin(pan) if pan else None
-    if routed is None or routed[0].kind != "remote" or s.remote is None:
+    issuer_id, pan = _remote_issuer_of(ctx, s)
+    if issuer_id is None:
         return ctx.decline("25", "original approved by a remote issuer that is not known for this card")
     if o["txn_ref"]:
         outcome = s.funds.reverse(ctx.txn_ref, original_key=o["txn_ref"], amount=amount, tid=ctx.tid)
         rc = OUTCOME_RC.get(outcome, "96")
         if rc != "00":
             return ctx.decline(rc, f"ledger: {outcome}")
-    s.remote.queue_message(routed[0].issuer_id, {**ctx.request, "t": "0420", "2": pan})
+    s.remote.queue_message(issuer_id, {**ctx.request, "t": "0420", "2": pan})
     _mark_reversed(ctx, s, amount)
     ctx.state = "reversal"
     return None
@@ -244,6 +243,8 @@ def complete(ctx: AuthContext, s: Services) -> None:
     o = ctx.original
     assert o is not None
     ctx.txn_ref = request_key(ctx)
+    if o["card_id"] is None and o["rc"] == "00":  # approved by a remote issuer (on-us always has its card)
+        return _complete_remote(ctx, s)
     if o["rc"] != "00" or o["state"] != "held":
         return ctx.decline("25", f"pre-authorisation not open ({o['state']})")
     if ctx.amount > int(o["amount"]):
@@ -256,3 +257,39 @@ def complete(ctx: AuthContext, s: Services) -> None:
     ctx.state = "approved"
     log.info("completion of %s for %d", ctx.masked_pan, ctx.amount)
     return None
+
+
+def _complete_remote(ctx: AuthContext, s: Services) -> None:
+    """0220 completion of a pre-authorisation a remote issuer approved: booked now as the off-us sale it
+    is (interchange receivable -> merchant, MDR fee N3/B11, N8 merchant check), and passed on to that
+    issuer as a 0220 advice queued in the same job (sent and retried until answered), so its hold becomes
+    the final amount. Its reversal voids the booking and sends a 0420, as for any off-us sale."""
+    o = ctx.original
+    if o["state"] != "approved":
+        return ctx.decline("25", f"pre-authorisation not open ({o['state']})")
+    if ctx.amount > int(o["amount"]):
+        return ctx.decline("13", "completion above the authorised amount")
+    issuer_id, pan = _remote_issuer_of(ctx, s)
+    term = ctx.terminal
+    if issuer_id is None or term is None:
+        return ctx.decline("25", "original approved by a remote issuer that is not known for this card")
+    outcome = s.funds.offus(ctx.txn_ref, issuer=issuer_id, mid=term.mid, tid=term.tid,
+                            currency=o["currency"] or term.currency, amount=ctx.amount)
+    rc = OUTCOME_RC.get(outcome, "96")
+    if rc != "00":
+        return ctx.decline(rc, f"ledger: {outcome}")
+    s.remote.queue_message(issuer_id, {**ctx.request, "t": "0220", "2": pan})
+    s.journal.update_original(o["id"], state="captured")
+    ctx.state = "approved"
+    log.info("off-us completion of %s for %d, advice queued to %s", ctx.masked_pan, ctx.amount, issuer_id)
+    return None
+
+
+def _remote_issuer_of(ctx: AuthContext, s: Services) -> tuple[str | None, str]:
+    """(issuer id, PAN) of the remote issuer whose BIN range holds the request's card; (None, PAN) when
+    the request carries no PAN (field 2 or 35) of a remote range, or no remote route is set up."""
+    pan = ctx.request.get("2") or ctx.request.get("35", "").replace("D", "=").split("=")[0]
+    routed = s.store.route_bin(pan) if pan else None
+    if routed is None or routed[0].kind != "remote" or s.remote is None:
+        return None, pan
+    return routed[0].issuer_id, pan

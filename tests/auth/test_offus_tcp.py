@@ -2,7 +2,8 @@
 fake issuer host; its approval is booked to the merchant (interchange receivable -> unsettled, MDR fee N3
 B11) in the request's job, its reversal voids that booking and is passed on as an advice, and a booking
 the switch refuses (N8 suspended merchant, an error) answers a decline and releases the remote approval
-with a queued 0420 advice."""
+with a queued 0420 advice. A remote pre-authorisation is booked by its completion, which is passed on to
+the issuer as a 0220 advice."""
 
 from __future__ import annotations
 
@@ -32,11 +33,13 @@ class FakeIssuer(protocol.Protocol):
         f.received.append(msg)
         if f.hook is not None:
             f.hook(msg)
-        if f.rc is None or msg["t"] == "0420":
-            if msg["t"] == "0420":
-                self._send({"t": "0430", "11": msg["11"], "41": msg["41"], "39": "00"})
+        answer_mti = msg["t"][:2] + str(int(msg["t"][2]) + 1) + msg["t"][3]  # 0100 -> 0110, 0420 -> 0430
+        advice = msg["t"] in ("0220", "0420")
+        if f.rc is None or advice:
+            if advice:  # acknowledged
+                self._send({"t": answer_mti, "11": msg["11"], "41": msg["41"], "39": "00"})
             return
-        out = {"t": "0210", "11": msg["11"], "41": msg["41"], "39": f.rc}
+        out = {"t": answer_mti, "11": msg["11"], "41": msg["41"], "39": f.rc}
         if f.rc == "00":
             out["38"] = "REM777"
         self._send(out)
@@ -81,6 +84,12 @@ def _fee(engine, amount: int, mid: str = M1) -> int:
 def _reversal(sale: dict[str, str], stan: str, **fields: str) -> dict[str, str]:
     return {"t": "0400", "3": sale["3"], "4": sale["4"], "7": f7(), "11": stan, "41": sale["41"],
             "90": "0200" + sale["11"] + sale["7"] + "0" * 22, "2": card("remote-issuer")["pan"], **fields}
+
+
+def _completion(auth: dict[str, str], stan: str, amount: int) -> dict[str, str]:
+    return {"t": "0220", "3": "000000", "4": f"{amount:012d}", "7": f7(), "11": stan, "41": auth["41"],
+            "42": M1, "49": "682", "90": "0100" + auth["11"] + auth["7"] + "0" * 22,
+            "2": card("remote-issuer")["pan"]}
 
 
 def test_remote_approval_books_the_merchant_and_reversal_gives_it_back(switch, tcp):
@@ -177,3 +186,55 @@ def test_booking_error_after_remote_approval_answers_96_and_reverses_it(switch, 
     assert _wallet(engine) == start
     pending = remote.pending()
     assert len(pending) == queued + 1 and pending[-1][2]["11"] == sale["11"]
+
+
+def test_remote_preauth_is_booked_by_its_completion_and_passed_on(switch, tcp, call_in_reactor):
+    engine, host, remote = switch["engine"], switch["host"], switch["handler"].services.remote
+    start, owed = _wallet(engine), _interchange(engine)
+    auth = request("remote-issuer", mti="0100", amount=20_000)
+    assert tcp.ask(auth)["39"] == "00"
+    assert _wallet(engine) == start and _interchange(engine) == owed  # a pre-authorisation is not a sale
+    assert tcp.ask(_completion(auth, "617001", 30_000))["39"] == "13"  # above what the issuer approved
+    done = _completion(auth, "617002", 15_000)
+    first = tcp.ask(done)
+    assert first["39"] == "00"
+    assert _wallet(engine) - start == 15_000 - _fee(engine, 15_000)  # N3 MDR, B11, as any off-us sale
+    assert _interchange(engine) - owed == 15_000
+    assert tcp.ask(done) == first and _interchange(engine) - owed == 15_000  # repeat: stored, booked once
+    assert tcp.ask(_completion(auth, "617003", 5_000))["39"] == "25"  # the pre-authorisation is closed
+    advice = remote.pending()[-1][2]
+    assert advice["t"] == "0220" and advice["11"] == "617002" and advice["90"] == done["90"]
+    assert advice["4"] == f"{15_000:012d}" and advice["2"] == card("remote-issuer")["pan"]
+    assert "35" not in advice and "52" not in advice
+    assert audit(engine) == []
+    # The completion's reversal voids its booking and tells the issuer with a 0420 naming the 0220.
+    rev = {"t": "0400", "3": "000000", "4": done["4"], "7": f7(), "11": "617004", "41": auth["41"],
+           "90": "0220" + done["11"] + done["7"] + "0" * 22, "2": card("remote-issuer")["pan"]}
+    assert tcp.ask(rev)["39"] == "00"
+    assert _wallet(engine) == start and _interchange(engine) == owed
+    assert remote.pending()[-1][2]["t"] == "0420" and remote.pending()[-1][2]["90"] == rev["90"]
+    assert audit(engine) == []
+    # Both advices reach the issuer and are acknowledged (0230, 0430).
+    host.received.clear()
+    assert call_in_reactor(remote.retry_pending, timeout=30) >= 2
+    sent = [(m["t"], m["11"]) for m in host.received]
+    assert ("0220", "617002") in sent and ("0420", "617004") in sent
+    assert remote.pending() == []
+
+
+def test_offus_completion_at_a_suspended_merchant_is_declined_and_sends_nothing(switch, tcp):
+    """N8: the merchant is suspended between the pre-authorisation and its completion."""
+    engine, remote = switch["engine"], switch["handler"].services.remote
+    auth = request("remote-issuer", mti="0100", amount=8_000)
+    assert tcp.ask(auth)["39"] == "00"
+    start, owed, queued = _wallet(engine), _interchange(engine), len(remote.pending())
+    w = Wallets(engine)
+    w.set_merchant_status(M1, "suspended", "N8 test: contract conditions failed")
+    try:
+        assert tcp.ask(_completion(auth, "618001", 8_000))["39"] == "05"
+    finally:
+        w.set_merchant_status(M1, "active")
+    assert _wallet(engine) == start and _interchange(engine) == owed and len(remote.pending()) == queued
+    assert tcp.ask(_completion(auth, "618002", 8_000))["39"] == "00"  # still open: completed once reinstated
+    assert _interchange(engine) - owed == 8_000
+    assert audit(engine) == []
