@@ -22,6 +22,10 @@ class Funds(Protocol):
         """A sale a remote issuer approved: its interchange receivable pays the merchant (off-us)."""
         ...
 
+    def offus_refund(self, key: str, *, issuer: str, mid: str, tid: str, currency: str, amount: int) -> str:
+        """A refund a remote issuer approved: the merchant pays it, owed to that issuer (off-us)."""
+        ...
+
     def hold(self, key: str, *, account: str, mid: str, tid: str, currency: str, amount: int,
              timeout: int) -> str: ...
 

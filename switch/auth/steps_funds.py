@@ -89,25 +89,30 @@ def _book(ctx: AuthContext, s: Services) -> None:
     return None
 
 
-# Remote approvals booked to the merchant at once (purchase, cash). A pre-authorisation is booked by its
-# completion (complete -> _complete_remote), which is also passed on to the issuer.
-OFFUS_BOOKED = {"00": False, "01": True}  # processing code -> cash
+# Remote approvals booked to the merchant at once, by processing code. A pre-authorisation is booked by
+# its completion (complete -> _complete_remote), which is also passed on to the issuer.
+OFFUS_BOOKED = {"00": "purchase", "01": "cash", "20": "refund"}
 
 
 def book_offus(ctx: AuthContext, s: Services) -> None:
     """A sale the remote issuer approved: its interchange receivable pays the merchant, minus the MDR fee
-    (N3, B11). Limits are that issuer's business (N15: not counted here). If the booking is refused (e.g.
-    N8 suspended merchant) the terminal gets the decline and the issuer a reversal advice for its approval."""
+    (N3, B11); a refund it approved: the merchant pays it (N7: wallet, then receivable), owed to that
+    issuer. Limits are that issuer's business (N15: not counted here). If the booking is refused (e.g. N8
+    suspended merchant) the terminal gets the decline and the issuer a reversal advice for its approval."""
     term = ctx.terminal
-    cash = OFFUS_BOOKED.get(ctx.txn_type)
-    if term is None or cash is None or ctx.mti != "0200":
-        return None  # approved by the issuer, nothing to book here (balance, refund, transfer, pre-auth)
+    kind = OFFUS_BOOKED.get(ctx.txn_type)
+    if term is None or kind is None or ctx.mti != "0200":
+        return None  # approved by the issuer, nothing to book here (balance, transfer, pre-auth)
     sync = getattr(s.store, "sync", None)
     if sync is not None:  # the forward took up to the issuer's timeout: re-read a merchant suspended since (N8)
         sync()
     ctx.txn_ref = request_key(ctx)
-    outcome = s.funds.offus(ctx.txn_ref, issuer=ctx.issuer.issuer_id, mid=term.mid, tid=term.tid,
-                            currency=term.currency, amount=ctx.amount, cash=cash)
+    common = {"issuer": ctx.issuer.issuer_id, "mid": term.mid, "tid": term.tid, "currency": term.currency,
+              "amount": ctx.amount}
+    if kind == "refund":
+        outcome = s.funds.offus_refund(ctx.txn_ref, **common)
+    else:
+        outcome = s.funds.offus(ctx.txn_ref, cash=kind == "cash", **common)
     rc = OUTCOME_RC.get(outcome, "96")
     if rc != "00":
         undo_remote_approval(ctx, s)
@@ -222,7 +227,7 @@ def _reverse_remote(ctx: AuthContext, s: Services, amount: int) -> None:
     """The original was approved by a remote issuer: pass the reversal on as an advice, queued and retried
     until that issuer acknowledges it, and take the off-us sale back from the merchant (in full or part,
     N7 after settlement) in the same job; the terminal gets 00 at once. Originals approved but not booked
-    here (balance, refund, pre-authorisation, or journalled before off-us booking) only get the advice."""
+    here (balance, transfer, pre-authorisation, or journalled before off-us booking) only get the advice."""
     o = ctx.original
     issuer_id, pan = _remote_issuer_of(ctx, s)
     if issuer_id is None:

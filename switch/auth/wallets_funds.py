@@ -45,6 +45,9 @@ class WalletsFunds:
         return _status(self.w.acquire_offus(key, issuer, mid, currency, amount, tid=tid,
                                             kind="cash" if cash else "purchase"))
 
+    def offus_refund(self, key, *, issuer, mid, tid, currency, amount):
+        return _status(self.w.refund_offus(key, issuer, mid, currency, amount, tid=tid))
+
     def hold(self, key, *, account, mid, tid, currency, amount, timeout):
         return _status(self.w.authorize_hold(key, self._acct(account), mid, currency, amount, timeout=timeout,
                                              tid=tid))

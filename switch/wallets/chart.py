@@ -7,7 +7,8 @@ Per currency ledger (B2: one wallet per currency):
   at most the debt;
 - per remote issuer: interchange receivable (what that issuer, through the scheme, owes us for off-us
   sales we paid its cardholders' merchants), credits must not exceed debits (reversals give back at most
-  what was booked);
+  what was booked); and interchange payable (what we owe it for off-us refunds its cardholders got),
+  debits must not exceed credits;
 - system: issuer funding (source of cardholder money), fee income, settlement bank (payouts and clawbacks
   go there), chargebacks and control (zero-balance accounts that route "from wallet, shortfall to
   receivable" chains, TigerBeetle's balancing-transfer recipe).
@@ -37,6 +38,7 @@ class Code(enum.IntEnum):
     CHARGEBACKS = 500
     ISSUER_FUNDING = 600
     INTERCHANGE_RECEIVABLE = 700
+    INTERCHANGE_PAYABLE = 701
     CONTROL = 900
 
 
@@ -89,6 +91,11 @@ def interchange_account_id(issuer_ref: str, cur: str) -> int:
     return id_from("interchange", issuer_ref, currency(cur).numeric)
 
 
+@lru_cache(maxsize=4096)  # pure functions of their text: one blake2b per id per process
+def interchange_payable_id(issuer_ref: str, cur: str) -> int:
+    return id_from("interchange_payable", issuer_ref, currency(cur).numeric)
+
+
 def card_account(card_ref: str, cur: str) -> Account:
     return Account(card_account_id(card_ref, cur), currency(cur).ledger, Code.CARDHOLDER, flags=NO_OVERDRAFT)
 
@@ -108,3 +115,10 @@ def interchange_account(issuer_ref: str, cur: str) -> Account:
     """Off-us acquiring: one receivable per remote issuer per currency, debited by its cardholders' sales."""
     return Account(interchange_account_id(issuer_ref, cur), currency(cur).ledger, Code.INTERCHANGE_RECEIVABLE,
                    flags=DEBT_ONLY)
+
+
+def interchange_payable(issuer_ref: str, cur: str) -> Account:
+    """Off-us refunds: one payable per remote issuer per currency, credited by the refunds our merchants
+    give its cardholders (the issuer credits the card; the scheme collects from us)."""
+    return Account(interchange_payable_id(issuer_ref, cur), currency(cur).ledger, Code.INTERCHANGE_PAYABLE,
+                   flags=NO_OVERDRAFT)

@@ -31,6 +31,13 @@ class MerchantOps(Reversals):
         transfers = self._from_merchant(key, mid, cur, amount, card_account, Kind.REFUND)
         return self._book(key, "refund", transfers, {**row, "transfer_id": transfers[0].id})
 
+    def refund_offus(self, key: str, issuer_ref: str, mid: str, cur: str, amount: int, *,
+                     tid: str | None = None) -> Outcome:
+        """Off-us refund a remote issuer approved: the merchant pays as for any refund (wallet first, then
+        receivable, N7), and what it pays is owed to that issuer (its interchange payable)."""
+        self._ensure([chart.interchange_payable(issuer_ref, cur)])  # created on first use, then known in memory
+        return self.refund(key, chart.interchange_payable_id(issuer_ref, cur), mid, cur, amount, tid=tid)
+
     def chargeback(self, key: str, original_key: str, amount: int | None = None) -> Outcome:
         """N13: on chargeback the merchant repays the full amount at once (wallet first, then receivable)."""
         return self._retrying(lambda: self._chargeback(key, original_key, amount))

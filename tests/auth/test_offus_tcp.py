@@ -15,7 +15,7 @@ from twisted.internet import protocol
 
 from switch.ledger.audit import audit
 from switch.wallets import Wallets
-from switch.wallets.chart import interchange_account_id
+from switch.wallets.chart import interchange_account_id, interchange_payable_id
 from tests.auth.harness import card, f7, request
 from tests.auth.test_tcp import SPEC, Tcp, switch_with_issuer_host
 
@@ -74,6 +74,12 @@ def _interchange(engine) -> int:
     """What REMOTEBANK owes us for its cardholders' sales (debit balance of its interchange receivable)."""
     found = Wallets(engine).ledger.lookup_accounts([interchange_account_id("REMOTEBANK", "682")])
     return found[0].debits_posted - found[0].credits_posted if found else 0
+
+
+def _payable(engine) -> int:
+    """What we owe REMOTEBANK for refunds its cardholders got (credit balance of its interchange payable)."""
+    found = Wallets(engine).ledger.lookup_accounts([interchange_payable_id("REMOTEBANK", "682")])
+    return found[0].credits_posted - found[0].debits_posted if found else 0
 
 
 def _fee(engine, amount: int, mid: str = M1) -> int:
@@ -238,3 +244,31 @@ def test_offus_completion_at_a_suspended_merchant_is_declined_and_sends_nothing(
     assert tcp.ask(_completion(auth, "618002", 8_000))["39"] == "00"  # still open: completed once reinstated
     assert _interchange(engine) - owed == 8_000
     assert audit(engine) == []
+
+
+def test_remote_refund_is_paid_by_the_merchant_and_owed_to_the_issuer(switch, tcp):
+    engine = switch["engine"]
+    start, owed, payable = _wallet(engine), _interchange(engine), _payable(engine)
+    refund = request("remote-issuer", proc="200000", amount=2_500)
+    first = tcp.ask(refund)
+    assert first["39"] == "00" and first["38"] == "REM777"
+    assert _wallet(engine) - start == -2_500  # N7: from the merchant's wallet (no MDR fee on a refund)
+    assert _payable(engine) - payable == 2_500 and _interchange(engine) == owed
+    assert tcp.ask(refund) == first and _payable(engine) - payable == 2_500  # repeat: booked once
+    assert audit(engine) == []
+
+
+def test_remote_refund_at_a_suspended_merchant_is_declined_and_its_approval_released(switch, tcp):
+    """N8: suspended while the switch waits for the issuer: 05 to the terminal, 0420 to the issuer."""
+    engine, host, remote = switch["engine"], switch["host"], switch["handler"].services.remote
+    w = Wallets(engine)
+    start, payable, queued = _wallet(engine), _payable(engine), len(remote.pending())
+    host.hook = lambda msg: w.set_merchant_status(M1, "suspended", "N8 test: contract conditions failed")
+    refund = request("remote-issuer", proc="200000", amount=1_500)
+    try:
+        assert tcp.ask(refund)["39"] == "05"
+    finally:
+        w.set_merchant_status(M1, "active")
+    assert _wallet(engine) == start and _payable(engine) == payable
+    pending = remote.pending()
+    assert len(pending) == queued + 1 and pending[-1][2]["90"].startswith("0200" + refund["11"] + refund["7"])
