@@ -49,7 +49,7 @@ class BackOffice(MerchantOps):
             sales = conn.execute(select(func.count(), func.coalesce(func.sum(c.amount), 0)).where(
                 *open_, c.kind.in_(_SALES), c.state == "booked")).one()
             refunds = conn.execute(select(func.count(), func.coalesce(func.sum(c.amount), 0)).where(
-                *open_, c.kind == "refund")).one()
+                *open_, c.kind == "refund", c.state == "booked")).one()  # a reversed refund is not counted
             ours = (int(sales[0]), int(sales[1]), int(refunds[0]), int(refunds[1]))
             agree = ours == (sales_count, sales_amount, refunds_count, refunds_amount)
             if agree:

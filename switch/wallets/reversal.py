@@ -1,4 +1,5 @@
-"""Reversals (0400/0420): void a hold, or take a booked sale back from the merchant (N7)."""
+"""Reversals (0400/0420): void a hold, take a booked sale back from the merchant (N7), or a refund back
+from the card."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ class Reversals(CardEvents):
         completion is paid back to the card with its fee: from the unsettled wallet before settlement,
         afterwards from the available wallet with any shortfall to the receivable (N7). An off-us sale
         (`acquire_offus`) is the same event whose "card" is the issuer's interchange receivable: that is
-        what the reversal credits. A second reversal of an already reversed event answers ok without booking.
+        what the reversal credits. A refund is taken back from the card and given to the merchant. A second
+        reversal of an already reversed event answers ok without booking.
         """
         return self._retrying(lambda: self._void(key, original_key, amount, tid))
 
@@ -43,6 +45,8 @@ class Reversals(CardEvents):
             return self._reverse_sale(key, orig, amt, row)
         if orig.kind == "card_transfer" and orig.state == "booked" and amt == orig.amount:
             return self._reverse_card_transfer(key, orig, row)
+        if orig.kind == "refund" and orig.state == "booked":
+            return self._reverse_refund(key, orig, amt, row)
         return self._book(key, "reversal", [], row, status=INVALID)
 
     def _void_hold(self, key: str, orig, amt: int, row: dict) -> Outcome:
@@ -88,6 +92,24 @@ class Reversals(CardEvents):
             transfers.append(self._t(id_from(key, "fee"), fee_income, card, fee_back, cur, Kind.FEE_RETURN))
         row["transfer_id"] = transfers[0].id
         return self._book(key, "reversal", transfers, row, guard=Guard.of(orig, ("booked",), values))
+
+    def _reverse_refund(self, key: str, orig, amt: int, row: dict) -> Outcome:
+        """A refund taken back (a terminal's void): the card (off-us, the issuer's interchange payable) pays
+        `amt` back to the merchant through the control account: first against its receivable, the debt a
+        refund larger than the wallet left (N7), the rest to its available wallet. Linked: all or nothing;
+        51 when the card has spent the refund already (B3)."""
+        cur, mid = orig.currency, orig.mid
+        control = chart.system_account_id(cur, "control")
+        transfers = [
+            self._t(id_from(key, "main"), orig.card_account, control, amt, cur, Kind.REVERSAL, LINKED),
+            self._t(id_from(key, "debt"), control, chart.merchant_account_id(mid, cur, "receivable"), amt, cur,
+                    Kind.REVERSAL, LINKED | F.BALANCING_CREDIT),
+            self._t(id_from(key, "wallet"), control, chart.merchant_account_id(mid, cur, "available"), amt, cur,
+                    Kind.REVERSAL, F.BALANCING_DEBIT),
+        ]
+        values = {"state": "reversed"} if amt == orig.amount else {"amount": orig.amount - amt}
+        return self._book(key, "reversal", transfers, {**row, "transfer_id": transfers[0].id},
+                          guard=Guard.of(orig, ("booked",), values))
 
     def _reverse_card_transfer(self, key: str, orig, row: dict) -> Outcome:
         import json

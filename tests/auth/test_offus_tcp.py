@@ -256,6 +256,13 @@ def test_remote_refund_is_paid_by_the_merchant_and_owed_to_the_issuer(switch, tc
     assert _payable(engine) - payable == 2_500 and _interchange(engine) == owed
     assert tcp.ask(refund) == first and _payable(engine) - payable == 2_500  # repeat: booked once
     assert audit(engine) == []
+    # The terminal voids it: the merchant gets its money back, the issuer is owed nothing and is told.
+    rev = _reversal(refund, "619001")
+    assert tcp.ask(rev)["39"] == "00"
+    assert _wallet(engine) == start and _payable(engine) == payable
+    advice = switch["handler"].services.remote.pending()[-1][2]
+    assert advice["t"] == "0420" and advice["90"] == rev["90"]
+    assert audit(engine) == []
 
 
 def test_remote_refund_at_a_suspended_merchant_is_declined_and_its_approval_released(switch, tcp):

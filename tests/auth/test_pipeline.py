@@ -173,6 +173,27 @@ def test_refund_and_transfer_q1(world):
     assert resp["39"] == "14"
 
 
+def test_refund_reversed_by_the_terminal(world):
+    """A terminal voids a refund (or reverses it when the card declines after approval): the card gives it
+    back to the merchant, the journal marks it reversed, and a repeat changes nothing."""
+    _, s, funds = world
+    acct = s.store.find_card(card("good-visa")["pan"]).account_id
+    before = funds.balance(acct)[0]
+    mid = "000000000000001"
+    wallet = funds.w.merchant_wallets(mid)[0]
+    refund = request("good-visa", proc="200000", amount=700, pin=None)
+    assert run(world, refund)[0]["39"] == "00"
+    assert funds.balance(acct)[0] == before + 700
+    rev = {"t": "0400", "3": "200000", "4": "000000000700", "7": f7(), "11": "905001", "41": "POS00001",
+           "90": "0200" + refund["11"] + refund["7"] + "0" * 22, "2": card("good-visa")["pan"]}
+    resp, ctx = run(world, rev)
+    assert resp["39"] == "00", (ctx.step, ctx.reason)
+    assert funds.balance(acct)[0] == before
+    assert funds.w.merchant_wallets(mid)[0] == wallet
+    assert run(world, dict(rev, **{"11": "905002"}))[0]["39"] == "00"  # already reversed: acknowledged
+    assert funds.balance(acct)[0] == before and funds.w.merchant_wallets(mid)[0] == wallet
+
+
 def test_reversal_full_partial_and_not_found(world):
     _, s, funds = world
     orig = request("good-visa", amount=10000)

@@ -102,6 +102,18 @@ def test_batch_close_in_and_out_of_balance(wallets, card):
     assert empty.in_balance
 
 
+def test_batch_close_leaves_out_a_reversed_refund(wallets, card):
+    """The terminal voided the refund: neither side counts it."""
+    wallets.purchase("p1", card, M1, "682", 1_000, tid="POS00001")
+    wallets.refund("rf1", card, M1, "682", 500, tid="POS00001")
+    wallets.refund("rf2", card, M1, "682", 300, tid="POS00001")
+    assert wallets.void("rf2r", "rf2", tid="POS00001").ok
+    bad = wallets.close_batch("POS00001", "B1", sales_count=1, sales_amount=1_000, refunds_count=2, refunds_amount=800)
+    assert not bad.in_balance and (bad.refunds_count, bad.refunds_amount) == (1, 500)
+    assert wallets.close_batch("POS00001", "B1", sales_count=1, sales_amount=1_000, refunds_count=1,
+                               refunds_amount=500).in_balance
+
+
 def test_periodic_fees_once_per_period(wallets, card):
     """N4: maintenance in two instalments (Q1, Q2 start); POS fee per device on the 26th (N5)."""
     charged = wallets.charge_periodic_fees(D(2026, 4, 26))

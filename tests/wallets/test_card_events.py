@@ -93,6 +93,51 @@ def test_reversal_after_settlement_and_payout_goes_to_receivable(wallets, card):
     assert audit(wallets.engine) == []
 
 
+def test_refund_reversed_gives_the_merchant_its_money_back(wallets, card):
+    """A terminal's void of a refund: the card pays it back, the merchant gets it (wallet)."""
+    import datetime as dt
+    wallets.purchase("p1", card, M1, "682", 10_000)
+    wallets.run_settlement(dt.date(2026, 11, 26))
+    assert wallets.refund("rf1", card, M1, "682", 3_000).ok
+    assert wallets.merchant_wallets(M1)[0]["available"] == 9_825 - 3_000
+    part = wallets.void("v1", "rf1", 1_000)
+    assert part.ok and part.kind == "reversal"
+    assert wallets.merchant_wallets(M1)[0]["available"] == 9_825 - 2_000
+    assert wallets.card_balance(card)[0] == 100_000 - 10_000 + 2_000
+    assert wallets.void("v2", "rf1").ok  # the rest
+    assert wallets.merchant_wallets(M1)[0] == {"currency": "682", "available": 9_825, "unsettled": 0, "receivable": 0}
+    assert wallets.card_balance(card)[0] == 90_000
+    assert wallets.void("v3", "rf1").detail == "already reversed"
+    assert wallets.void("v2", "rf1").duplicate  # the same reversal again: its stored answer
+    assert wallets.card_balance(card)[0] == 90_000
+    assert audit(wallets.engine) == []
+
+
+def test_refund_reversed_pays_off_the_debt_it_made_first(wallets, card):
+    """N7: a refund larger than the wallet left a receivable; its reversal clears that debt first."""
+    import datetime as dt
+    wallets.purchase("p1", card, M1, "682", 1_000)
+    wallets.run_settlement(dt.date(2026, 11, 26))
+    assert wallets.refund("rf1", card, M1, "682", 5_000).ok
+    assert wallets.merchant_wallets(M1)[0] == {"currency": "682", "available": 0, "unsettled": 0, "receivable": 4_018}
+    assert wallets.void("v1", "rf1").ok
+    assert wallets.merchant_wallets(M1)[0] == {"currency": "682", "available": 982, "unsettled": 0, "receivable": 0}
+    assert audit(wallets.engine) == []
+
+
+def test_refund_the_card_spent_cannot_be_reversed(wallets, card):
+    """B3: the card account never goes negative, not even for a void."""
+    import datetime as dt
+    wallets.purchase("p1", card, M1, "682", 10_000)
+    wallets.run_settlement(dt.date(2026, 11, 26))
+    assert wallets.refund("rf1", card, M1, "682", 3_000).ok
+    assert wallets.purchase("p2", card, M1, "682", 93_000).ok  # spends everything, the refund included
+    refused = wallets.void("v1", "rf1")
+    assert refused.status == "insufficient_funds" and refused.response_code == "51"
+    assert wallets.card_balance(card)[0] == 0
+    assert audit(wallets.engine) == []
+
+
 def test_refund_shortfall_recovered_from_later_credits(wallets, card):
     import datetime as dt
     wallets.purchase("p1", card, M1, "682", 1_000)

@@ -4,7 +4,7 @@ interchange receivable, with the MDR fee (N3, B11); reversals give it back like 
 from __future__ import annotations
 
 from switch.ledger import audit
-from switch.wallets.chart import Code, interchange_account_id
+from switch.wallets.chart import Code, interchange_account_id, interchange_payable_id
 
 from .conftest import ATM, M1, SUSPENDED, settle_and_pay_out
 
@@ -68,4 +68,26 @@ def test_void_offus_after_settlement_recovered_from_merchant(wallets):
     assert wallets.merchant_wallets(M1)[0]["available"] == 0
     assert wallets.void("r1", "s1").ok
     assert wallets.merchant_wallets(M1)[0]["receivable"] == 9_825 and _receivable(wallets) == 0
+    assert audit(wallets.engine) == []
+
+
+def _payable(wallets, issuer: str = ISSUER, cur: str = "682") -> int:
+    """What we owe the remote issuer for refunds (credit balance of its interchange payable)."""
+    found = wallets.ledger.lookup_accounts([interchange_payable_id(issuer, cur)])
+    return found[0].credits_posted - found[0].debits_posted if found else 0
+
+
+def test_offus_refund_paid_by_the_merchant_owed_to_the_issuer_and_reversible(wallets):
+    """N7: from the merchant's wallet, any shortfall to its receivable; the issuer is owed the refund
+    in its own payable account, even when it owes us nothing (its receivable stays as it was)."""
+    o = wallets.refund_offus("rf1", ISSUER, M1, "682", 2_000, tid="POS00001")
+    assert o.ok and o.kind == "refund"
+    assert wallets.merchant_wallets(M1)[0] == {"currency": "682", "available": 0, "unsettled": 0, "receivable": 2_000}
+    assert _payable(wallets) == 2_000 and _receivable(wallets) == 0
+    account = wallets.ledger.lookup_accounts([interchange_payable_id(ISSUER, "682")])[0]
+    assert account.code == Code.INTERCHANGE_PAYABLE
+    assert wallets.refund_offus("rf1", ISSUER, M1, "682", 2_000, tid="POS00001").duplicate
+    assert wallets.refund_offus("rf2", ISSUER, SUSPENDED, "682", 100).status == "merchant_suspended"  # N8
+    assert wallets.void("v1", "rf1").ok  # the terminal's void: the debt it made is cleared
+    assert wallets.merchant_wallets(M1)[0]["receivable"] == 0 and _payable(wallets) == 0
     assert audit(wallets.engine) == []
