@@ -76,10 +76,10 @@ def legacy_digest(vault: PanVault, request: dict[str, str]) -> str:
 
 
 @lru_cache(maxsize=8)
-def _original_sql(classes: int) -> str:
+def _original_sql(classes: int, lock: bool) -> str:
     """The original's row by terminal, STAN, field 7 and one of `classes` MTI classes (text built once)."""
     return (f"SELECT {', '.join(_LOG_COLUMNS)} FROM auth_requests WHERE tid = ? AND stan = ? AND f7 = ?"
-            f" AND mti_class IN ({', '.join('?' * classes)}) ORDER BY id LIMIT 1")
+            f" AND mti_class IN ({', '.join('?' * classes)}) ORDER BY id LIMIT 1{' FOR UPDATE' if lock else ''}")
 
 
 def _encode_json(response: dict[str, str]) -> str:
@@ -166,9 +166,13 @@ class Journal:
                 ctx.state or ("approved" if rc == "00" else "declined"), 0, self._ts(ctx.now))
 
     def find_original(self, tid: str, f90: str, mti_classes: tuple[str, ...]) -> dict[str, Any] | None:
+        """The original a completion or reversal names. Inside a job on PostgreSQL its row stays locked to
+        the end of the job: two switch processes completing or reversing one original take turns, and the
+        second sees what the first wrote (SQLite's single writer serialises them anyway)."""
         o = parse_f90(f90)
         wanted = (mti_class(o["mti"]),) if o["mti"].strip("0") else mti_classes
-        rows = self._raw.rows(_original_sql(len(wanted)), (tid, o["stan"], o["f7"], *wanted))
+        lock = self._raw.pg and unit.current(self.engine) is not None
+        rows = self._raw.rows(_original_sql(len(wanted), lock), (tid, o["stan"], o["f7"], *wanted))
         if not rows:
             return None
         row = dict(zip(_LOG_COLUMNS, rows[0], strict=True))

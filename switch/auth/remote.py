@@ -144,17 +144,18 @@ class RemoteIssuers:
         rows = yield threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self.pending)
         routes = routes if routes is not None else (
             yield threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._routes))
-        acked = 0
+        acked, failed = 0, set()
         for row_id, issuer_id, msg, _attempts in rows:
             route = routes.get(issuer_id)
-            if not route:
-                continue
+            if not route or issuer_id in failed:
+                continue  # first in, first out per issuer: a 0420 never overtakes the 0220 it reverses
             try:
                 yield self._send(route, msg)
                 ok, err = True, None
                 acked += 1
             except Exception as exc:  # still down: keep it queued
                 ok, err = False, type(exc).__name__
+                failed.add(issuer_id)
             yield threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._mark, row_id, ok, err)
         return acked
 
@@ -168,13 +169,14 @@ class RemoteIssuers:
 def _delivered(conn: Any, advice: dict[str, str]) -> bool:
     """True when `advice` would release an approval that a terminal was given. A timeout or a failed job
     queues a 0420 for an approval this process did not deliver. If another switch process got the same
-    request and delivered the issuer's approval, the journal holds that 00, still "approved", and the
-    advice (it names the request itself) would cancel it. A terminal's own reversal marks the original
-    reversed in the same job, so its advice is still sent."""
+    request and delivered the issuer's approval, the journal holds that 00, still "approved" (or
+    "captured", a pre-authorisation its completion booked), and the advice (it names the request itself)
+    would cancel it. A terminal's own reversal marks the original reversed in the same job, so its advice
+    is still sent."""
     f90, tid = advice.get("90", ""), advice.get("41", "")
     if advice.get("t") != "0420" or len(f90) < 20 or not tid:
         return False
     found = conn.execute(select(auth_log.c.rc, auth_log.c.state).where(
         auth_log.c.tid == tid, auth_log.c.stan == f90[4:10], auth_log.c.f7 == f90[10:20],
         auth_log.c.mti_class == mti_class(f90[:4]))).first()
-    return found is not None and found.rc == "00" and found.state == "approved"
+    return found is not None and found.rc == "00" and found.state in ("approved", "captured")

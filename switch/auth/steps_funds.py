@@ -163,6 +163,8 @@ def reverse(ctx: AuthContext, s: Services) -> None:
     if o["rc"] != "00" or o["state"] in ("inquiry", "reversed"):
         ctx.state = "noop"
         return None  # nothing was booked or it is already reversed: acknowledge
+    if o["state"] == "captured":  # on-us the wallets refuse it too: the sale is the completion's
+        return ctx.decline("13", "pre-authorisation completed: reverse the completion")
     amount = _reversal_amount(ctx, o)
     if amount is None:
         return ctx.decline("13", "replacement amount exceeds the original")

@@ -24,8 +24,9 @@ ATM_MID = "000000000000002"  # ATM00001's owner
 
 
 class FakeIssuer(protocol.Protocol):
-    """The remote issuer host: answers every request with factory.rc (None: never answers); factory.hook
-    runs first (a test's way to change things while the switch waits for the issuer)."""
+    """The remote issuer host: answers every request with factory.rc (None: never answers) and
+    acknowledges every advice, except the MTIs in factory.ignore; factory.hook runs first (a test's way to
+    change things while the switch waits for the issuer)."""
 
     def dataReceived(self, data: bytes) -> None:
         msg, _ = iso8583.decode(data[2:], SPEC)
@@ -33,6 +34,8 @@ class FakeIssuer(protocol.Protocol):
         f.received.append(msg)
         if f.hook is not None:
             f.hook(msg)
+        if msg["t"] in f.ignore:
+            return
         answer_mti = msg["t"][:2] + str(int(msg["t"][2]) + 1) + msg["t"][3]  # 0100 -> 0110, 0420 -> 0430
         advice = msg["t"] in ("0220", "0420")
         if f.rc is None or advice:
@@ -52,14 +55,14 @@ class FakeIssuer(protocol.Protocol):
 @pytest.fixture(scope="module")
 def switch(tmp_path_factory, reactor, call_in_reactor):
     host = protocol.Factory.forProtocol(FakeIssuer)
-    host.received, host.rc, host.hook = [], "00", None
+    host.received, host.rc, host.hook, host.ignore = [], "00", None, ()
     for running in switch_with_issuer_host(tmp_path_factory.mktemp("offus"), reactor, call_in_reactor, host):
         yield {**running, "host": host}
 
 
 @pytest.fixture
 def tcp(switch):
-    switch["host"].rc, switch["host"].hook = "00", None
+    switch["host"].rc, switch["host"].hook, switch["host"].ignore = "00", None, ()
     client = Tcp(switch["port"])
     yield client
     client.sock.close()
@@ -93,9 +96,11 @@ def _reversal(sale: dict[str, str], stan: str, **fields: str) -> dict[str, str]:
 
 
 def _completion(auth: dict[str, str], stan: str, amount: int) -> dict[str, str]:
+    """A 0220 for `amount` of the pre-authorisation `auth`, carrying its track 2 and PIN block (to be
+    dropped from the advice)."""
     return {"t": "0220", "3": "000000", "4": f"{amount:012d}", "7": f7(), "11": stan, "41": auth["41"],
             "42": M1, "49": "682", "90": "0100" + auth["11"] + auth["7"] + "0" * 22,
-            "2": card("remote-issuer")["pan"]}
+            "2": card("remote-issuer")["pan"], "35": auth["35"], "52": auth["52"]}
 
 
 def test_remote_approval_books_the_merchant_and_reversal_gives_it_back(switch, tcp):
@@ -213,6 +218,12 @@ def test_remote_preauth_is_booked_by_its_completion_and_passed_on(switch, tcp, c
     assert advice["4"] == f"{15_000:012d}" and advice["2"] == card("remote-issuer")["pan"]
     assert "35" not in advice and "52" not in advice
     assert audit(engine) == []
+    # The pre-authorisation is closed: reversing it is refused (the sale is the completion's), as on-us.
+    queued = len(remote.pending())
+    rev_auth = {"t": "0400", "3": "000000", "4": auth["4"], "7": f7(), "11": "617005", "41": auth["41"],
+                "90": "0100" + auth["11"] + auth["7"] + "0" * 22, "2": card("remote-issuer")["pan"]}
+    assert tcp.ask(rev_auth)["39"] == "13"
+    assert _interchange(engine) - owed == 15_000 and len(remote.pending()) == queued
     # The completion's reversal voids its booking and tells the issuer with a 0420 naming the 0220.
     rev = {"t": "0400", "3": "000000", "4": done["4"], "7": f7(), "11": "617004", "41": auth["41"],
            "90": "0220" + done["11"] + done["7"] + "0" * 22, "2": card("remote-issuer")["pan"]}
@@ -279,3 +290,25 @@ def test_remote_refund_at_a_suspended_merchant_is_declined_and_its_approval_rele
     assert _wallet(engine) == start and _payable(engine) == payable
     pending = remote.pending()
     assert len(pending) == queued + 1 and pending[-1][2]["90"].startswith("0200" + refund["11"] + refund["7"])
+
+
+def test_advices_to_an_issuer_are_sent_in_order(switch, tcp, call_in_reactor):
+    """A 0420 never overtakes the 0220 it reverses: after a failed send, the rest of that issuer's queue
+    waits for the next round."""
+    host, remote = switch["host"], switch["handler"].services.remote
+    call_in_reactor(remote.retry_pending, timeout=30)  # what earlier tests queued
+    assert remote.pending() == []
+    auth = request("remote-issuer", mti="0100", amount=9_000)
+    assert tcp.ask(auth)["39"] == "00"
+    done = _completion(auth, "620001", 9_000)
+    assert tcp.ask(done)["39"] == "00"
+    rev = {"t": "0400", "3": "000000", "4": done["4"], "7": f7(), "11": "620002", "41": auth["41"],
+           "90": "0220" + done["11"] + done["7"] + "0" * 22, "2": card("remote-issuer")["pan"]}
+    assert tcp.ask(rev)["39"] == "00"
+    host.ignore, host.received[:] = ("0220",), []
+    assert call_in_reactor(remote.retry_pending, timeout=30) == 0
+    assert [(m["t"], m["11"]) for m in host.received] == [("0220", "620001")]  # the 0420 waits
+    host.ignore, host.received[:] = (), []
+    assert call_in_reactor(remote.retry_pending, timeout=30) == 2
+    assert [(m["t"], m["11"]) for m in host.received] == [("0220", "620001"), ("0420", "620002")]
+    assert remote.pending() == []

@@ -186,7 +186,11 @@ def test_refund_reversed_by_the_terminal(world):
     assert funds.balance(acct)[0] == before + 700
     rev = {"t": "0400", "3": "200000", "4": "000000000700", "7": f7(), "11": "905001", "41": "POS00001",
            "90": "0200" + refund["11"] + refund["7"] + "0" * 22, "2": card("good-visa")["pan"]}
-    resp, ctx = run(world, rev)
+    part = dict(rev, **{"95": f"{300:012d}" + "0" * 30})  # the refund stands at 3.00
+    resp, ctx = run(world, part)
+    assert resp["39"] == "00", (ctx.step, ctx.reason)
+    assert funds.balance(acct)[0] == before + 300
+    resp, ctx = run(world, dict(rev, **{"11": "905003"}))  # then the rest
     assert resp["39"] == "00", (ctx.step, ctx.reason)
     assert funds.balance(acct)[0] == before
     assert funds.w.merchant_wallets(mid)[0] == wallet
