@@ -62,3 +62,14 @@ def test_a_completion_and_a_reversal_of_one_remote_preauth_at_once(both_world):
     assert (first["39"], second["39"]) == ("00", "13")  # reversing a completed pre-authorisation: refused
     assert _owed(funds) - owed == 15_000
     assert [m["t"] for _id, _issuer, m, _n in remote.pending()] == ["0220"]
+
+
+def test_a_stray_timeout_advice_for_a_completed_preauth_is_dropped(world):
+    """Another process's forward of the same 0100 timed out and queued a 0420, while this one delivered
+    the approval and booked its completion: the 0420 would cancel a booked sale, so it is dropped."""
+    runner, services, _funds = world
+    remote = _with_remote_approving(services)
+    auth = _preauth(runner)
+    assert runner.run(AuthContext(request=_follow_up(auth, "0220", "632001", 20_000)))["39"] == "00"
+    remote.queue_reversal("REMOTEBANK", auth)
+    assert [m["t"] for _id, _issuer, m, _n in remote.pending()] == ["0220"]
