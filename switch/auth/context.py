@@ -41,6 +41,7 @@ class AuthContext:
     txn_ref: str = ""  # ledger idempotency key of this request
     state: str | None = None  # what the journal records (approved, held, reversed ...)
     remote: bool = False
+    offus_issuer: str | None = None  # the remote issuer this request went to, or whose original it follows
     emv: dict[str, Any] | None = None  # verified ARQC inputs and ARPC (arqc step)
     # The limit-counter change the limits step counted (card_id, category, periods, amount, count): given
     # back if the request ends declined.

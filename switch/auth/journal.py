@@ -37,7 +37,7 @@ _DUPLICATES_AND_GENERATION = (
     " ON a.tid = ? AND a.stan = ? AND a.mti_class = ? AND a.created_at >= ? WHERE g.id = 1")
 _LOG_COLUMNS = tuple(c.name for c in auth_log.columns)
 _RECORD_COLUMNS = ("tid", "stan", "mti_class", "f7", "digest", "response", "card_id", "mid", "proc", "amount",
-                   "currency", "rc", "txn_ref", "state", "reversed_amount", "created_at")
+                   "currency", "rc", "txn_ref", "state", "reversed_amount", "created_at", "issuer_id", "pan_enc")
 # A request another process answered first is not an error: nothing is inserted (rowcount 0), so on
 # PostgreSQL the job's transaction stays usable without a SAVEPOINT round trip around every insert.
 _RECORD = (f"INSERT INTO auth_requests ({', '.join(_RECORD_COLUMNS)}) "
@@ -159,11 +159,12 @@ class Journal:
 
     def _row(self, ctx: AuthContext, response: dict[str, str], f7: str) -> tuple:
         """The auth_requests row, in _RECORD_COLUMNS order (a tuple straight away: no dict per request)."""
-        term, rc = ctx.terminal, response.get("39")
+        term, rc, issuer = ctx.terminal, response.get("39"), ctx.offus_issuer
         return (ctx.tid, ctx.stan, ctx.mti, f7, ctx.digest, _encode_json(response),
                 ctx.card.card_id if ctx.card else None, term.mid if term else None, ctx.proc, max(ctx.amount, 0),
                 ctx.request.get("49") or (term.currency if term else None), rc, ctx.txn_ref,
-                ctx.state or ("approved" if rc == "00" else "declined"), 0, self._ts(ctx.now))
+                ctx.state or ("approved" if rc == "00" else "declined"), 0, self._ts(ctx.now), issuer,
+                self.vault.encrypt(ctx.pan) if issuer and ctx.pan else None)
 
     def find_original(self, tid: str, f90: str, mti_classes: tuple[str, ...]) -> dict[str, Any] | None:
         """The original a completion or reversal names. Inside a job on PostgreSQL its row stays locked to
@@ -178,6 +179,10 @@ class Journal:
         row = dict(zip(_LOG_COLUMNS, rows[0], strict=True))
         row["created_at"] = self._ts_out(row["created_at"])
         return row
+
+    def original_pan(self, row: dict[str, Any]) -> str | None:
+        """The PAN an off-us original was journalled with (None for on-us rows: their card has it)."""
+        return self.vault.decrypt(row["pan_enc"]) if row.get("pan_enc") else None
 
     def update_original(self, row_id: int, *, state: str, reversed_amount: int | None = None) -> None:
         with unit.begin(self.engine) as conn:

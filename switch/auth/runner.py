@@ -30,6 +30,7 @@ def remote_issuer(ctx: AuthContext, s: Services) -> None:
         return None
     if s.remote is None:
         return ctx.decline("91", "no route to the remote issuer")
+    ctx.offus_issuer = ctx.issuer.issuer_id  # journalled with the PAN, for the completion or reversal
     answer = s.remote.forward(ctx)
     ctx.response.update({k: v for k, v in answer.items() if k in ("38", "54", "55")})
     rc = answer.get("39", "96")

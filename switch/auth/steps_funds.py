@@ -293,10 +293,19 @@ def _complete_remote(ctx: AuthContext, s: Services) -> None:
 
 
 def _remote_issuer_of(ctx: AuthContext, s: Services) -> tuple[str | None, str]:
-    """(issuer id, PAN) of the remote issuer whose BIN range holds the request's card; (None, PAN) when
-    the request carries no PAN (field 2 or 35) of a remote range, or no remote route is set up."""
-    pan = ctx.request.get("2") or ctx.request.get("35", "").replace("D", "=").split("=")[0]
-    routed = s.store.route_bin(pan) if pan else None
-    if routed is None or routed[0].kind != "remote" or s.remote is None:
+    """(issuer id, PAN) of the remote issuer that approved ctx.original, as journalled with it. A PAN in
+    the request (field 2 or 35) must be the original's; originals journalled before issuer ids were kept
+    are routed by it. (None, PAN) when no remote issuer can be named or no remote route is set up."""
+    o = ctx.original
+    sent = ctx.request.get("2") or ctx.request.get("35", "").replace("D", "=").split("=")[0]
+    pan = s.journal.original_pan(o) or sent
+    if sent and sent != pan:
+        return None, sent  # another card than the original's: not passed on
+    issuer_id = o.get("issuer_id")
+    if issuer_id is None:
+        routed = s.store.route_bin(pan) if pan else None
+        issuer_id = routed[0].issuer_id if routed is not None and routed[0].kind == "remote" else None
+    if issuer_id is None or s.remote is None:
         return None, pan
-    return routed[0].issuer_id, pan
+    ctx.offus_issuer, ctx.pan = issuer_id, pan  # journalled with this request too (its own reversal)
+    return issuer_id, pan

@@ -124,6 +124,10 @@ auth_log = Table(
     Column("state", String(12)),  # approved held captured reversed part_reversed refunded declined
     Column("reversed_amount", BigInteger, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Off-us requests (a remote issuer's card, no card row here): that issuer and the PAN (AES-GCM), so a
+    # completion or reversal that carries no PAN still reaches the issuer, and one that does is checked.
+    Column("issuer_id", String(32)),
+    Column("pan_enc", Text, info={"pci": "aes-gcm"}),
     UniqueConstraint("tid", "stan", "mti_class", "f7", name="uq_auth_requests_key"),  # also the (tid, stan) index
 )
 

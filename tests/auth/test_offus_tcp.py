@@ -312,3 +312,37 @@ def test_advices_to_an_issuer_are_sent_in_order(switch, tcp, call_in_reactor):
     assert call_in_reactor(remote.retry_pending, timeout=30) == 2
     assert [(m["t"], m["11"]) for m in host.received] == [("0220", "620001"), ("0420", "620002")]
     assert remote.pending() == []
+
+
+def test_a_reversal_without_pan_reaches_the_issuer_of_its_original(switch, tcp):
+    """The terminal agent's 0400 names its original by field 90 only: the journal kept the original's
+    issuer and PAN (encrypted), so the sale is voided and the 0420 carries the PAN. A 0400 with another
+    card's PAN is not taken for it."""
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    from switch.security.report import ScanReport
+    from switch.security.scan_db import scan_sqlite_file
+
+    engine, remote = switch["engine"], switch["handler"].services.remote
+    start, owed = _wallet(engine), _interchange(engine)
+    sale = request("remote-issuer", amount=6_000)
+    assert tcp.ask(sale)["39"] == "00"
+    other = _reversal(sale, "621001", **{"2": card("good-visa")["pan"]})
+    queued = len(remote.pending())
+    assert tcp.ask(other)["39"] == "25"  # not the original's card
+    assert _interchange(engine) - owed == 6_000 and len(remote.pending()) == queued
+    rev = _reversal(sale, "621002")
+    del rev["2"]
+    assert tcp.ask(rev)["39"] == "00"
+    assert _wallet(engine) == start and _interchange(engine) == owed
+    advice = remote.pending()[-1][2]
+    assert advice["t"] == "0420" and advice["90"] == rev["90"] and advice["2"] == card("remote-issuer")["pan"]
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT issuer_id, pan_enc FROM auth_requests WHERE stan = :s"),
+                              {"s": sale["11"]}).one()
+    assert stored.issuer_id == "REMOTEBANK" and card("remote-issuer")["pan"] not in stored.pan_enc
+    report = ScanReport()
+    scan_sqlite_file(Path(engine.url.database), report)
+    assert report.clean, report.findings  # the PAN is kept encrypted only
