@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from switch.auth.context import AuthContext, mti_class
+from switch.auth.context import AuthContext, log, mti_class
 from switch.issuer.pan import PanVault
 from switch.issuer.tables import auth_log
 from switch.ledger import unit
@@ -73,6 +73,10 @@ def legacy_digest(vault: PanVault, request: dict[str, str]) -> str:
     doc = {k: v for k, v in request.items() if k != "t"}
     doc["t"] = mti_class(request.get("t", ""))
     return vault.keyed_digest(json.dumps(doc, sort_keys=True).encode())
+
+
+_FOLLOWED_UP = ("0100", "0200", "0220")  # MTI classes a completion or reversal may name
+_CLOSED = ("reversed", "captured")  # original states no completion or reversal acts on
 
 
 @lru_cache(maxsize=8)
@@ -160,11 +164,13 @@ class Journal:
     def _row(self, ctx: AuthContext, response: dict[str, str], f7: str) -> tuple:
         """The auth_requests row, in _RECORD_COLUMNS order (a tuple straight away: no dict per request)."""
         term, rc, issuer = ctx.terminal, response.get("39"), ctx.offus_issuer
+        # The PAN is kept (encrypted) only where a follow-up may need it: an approved off-us original.
+        keep_pan = issuer and ctx.pan and rc == "00" and ctx.mti in _FOLLOWED_UP
         return (ctx.tid, ctx.stan, ctx.mti, f7, ctx.digest, _encode_json(response),
                 ctx.card.card_id if ctx.card else None, term.mid if term else None, ctx.proc, max(ctx.amount, 0),
                 ctx.request.get("49") or (term.currency if term else None), rc, ctx.txn_ref,
                 ctx.state or ("approved" if rc == "00" else "declined"), 0, self._ts(ctx.now), issuer,
-                self.vault.encrypt(ctx.pan) if issuer and ctx.pan else None)
+                self.vault.encrypt(ctx.pan) if keep_pan else None)
 
     def find_original(self, tid: str, f90: str, mti_classes: tuple[str, ...]) -> dict[str, Any] | None:
         """The original a completion or reversal names. Inside a job on PostgreSQL its row stays locked to
@@ -181,13 +187,20 @@ class Journal:
         return row
 
     def original_pan(self, row: dict[str, Any]) -> str | None:
-        """The PAN an off-us original was journalled with (None for on-us rows: their card has it)."""
-        return self.vault.decrypt(row["pan_enc"]) if row.get("pan_enc") else None
+        """The PAN an off-us original was journalled with; None for on-us rows (their card has it) and
+        when it cannot be decrypted (another card-data key): the caller falls back to the request's."""
+        if not row.get("pan_enc"):
+            return None
+        try:
+            return self.vault.decrypt(row["pan_enc"])
+        except Exception:  # wrong key or damaged: say so, without the ciphertext
+            log.warning("journal row %s: its PAN cannot be decrypted with this card-data key", row.get("id"))
+            return None
 
     def update_original(self, row_id: int, *, state: str, reversed_amount: int | None = None) -> None:
+        sets = "state = ?" + ("" if reversed_amount is None else ", reversed_amount = ?")
+        if state in _CLOSED:  # nothing can follow up on it any more: its PAN is not kept (PCI DSS 3.2.1)
+            sets += ", pan_enc = NULL"
+        params = (state, row_id) if reversed_amount is None else (state, reversed_amount, row_id)
         with unit.begin(self.engine) as conn:
-            if reversed_amount is None:
-                self._raw.execute("UPDATE auth_requests SET state = ? WHERE id = ?", (state, row_id), conn)
-            else:
-                self._raw.execute("UPDATE auth_requests SET state = ?, reversed_amount = ? WHERE id = ?",
-                                  (state, reversed_amount, row_id), conn)
+            self._raw.execute(f"UPDATE auth_requests SET {sets} WHERE id = ?", params, conn)

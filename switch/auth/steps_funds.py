@@ -5,6 +5,7 @@ from __future__ import annotations
 from switch.auth.context import AuthContext, Services, log
 from switch.auth.journal import request_key
 from switch.auth.policy import LIMIT_CATEGORY, periods
+from switch.issuer.secrets import parse_track2
 
 # Ledger/wallet outcomes -> field 39 (switch.wallets.outcome names; the pipeline owns the mapping).
 OUTCOME_RC = {"ok": "00", "exists": "00", "insufficient_funds": "51", "exceeds_credits": "51",
@@ -297,7 +298,8 @@ def _remote_issuer_of(ctx: AuthContext, s: Services) -> tuple[str | None, str]:
     the request (field 2 or 35) must be the original's; originals journalled before issuer ids were kept
     are routed by it. (None, PAN) when no remote issuer can be named or no remote route is set up."""
     o = ctx.original
-    sent = ctx.request.get("2") or ctx.request.get("35", "").replace("D", "=").split("=")[0]
+    track2 = parse_track2(ctx.request.get("35", "")) if not ctx.request.get("2") else None
+    sent = ctx.request.get("2") or (track2.pan if track2 else "")
     pan = s.journal.original_pan(o) or sent
     if sent and sent != pan:
         return None, sent  # another card than the original's: not passed on

@@ -73,3 +73,13 @@ def test_a_stray_timeout_advice_for_a_completed_preauth_is_dropped(world):
     assert runner.run(AuthContext(request=_follow_up(auth, "0220", "632001", 20_000)))["39"] == "00"
     remote.queue_reversal("REMOTEBANK", auth)
     assert [m["t"] for _id, _issuer, m, _n in remote.pending()] == ["0220"]
+
+
+def test_a_journalled_pan_that_cannot_be_decrypted_falls_back_to_the_request(world, caplog):
+    """Another card-data key (or a damaged row): no 96, the follow-up's own PAN is used; the log says
+    which row, without the ciphertext."""
+    _runner, services, _funds = world
+    blob = PanVault.from_hex("11" * 32).encrypt(card("remote-issuer")["pan"])
+    assert services.journal.original_pan({"id": 7, "pan_enc": blob}) is None
+    assert "journal row 7" in caplog.text and blob not in caplog.text
+    assert services.journal.original_pan({"id": 8, "pan_enc": None}) is None

@@ -96,11 +96,11 @@ def _reversal(sale: dict[str, str], stan: str, **fields: str) -> dict[str, str]:
 
 
 def _completion(auth: dict[str, str], stan: str, amount: int) -> dict[str, str]:
-    """A 0220 for `amount` of the pre-authorisation `auth`, carrying its track 2 and PIN block (to be
-    dropped from the advice)."""
+    """A 0220 for `amount` of the pre-authorisation `auth`, carrying its track 2 and PIN block (both to be
+    dropped from the advice) and no field 2: the PAN comes from the journal."""
     return {"t": "0220", "3": "000000", "4": f"{amount:012d}", "7": f7(), "11": stan, "41": auth["41"],
             "42": M1, "49": "682", "90": "0100" + auth["11"] + auth["7"] + "0" * 22,
-            "2": card("remote-issuer")["pan"], "35": auth["35"], "52": auth["52"]}
+            "35": auth["35"], "52": auth["52"]}
 
 
 def test_remote_approval_books_the_merchant_and_reversal_gives_it_back(switch, tcp):
@@ -226,7 +226,7 @@ def test_remote_preauth_is_booked_by_its_completion_and_passed_on(switch, tcp, c
     assert _interchange(engine) - owed == 15_000 and len(remote.pending()) == queued
     # The completion's reversal voids its booking and tells the issuer with a 0420 naming the 0220.
     rev = {"t": "0400", "3": "000000", "4": done["4"], "7": f7(), "11": "617004", "41": auth["41"],
-           "90": "0220" + done["11"] + done["7"] + "0" * 22, "2": card("remote-issuer")["pan"]}
+           "90": "0220" + done["11"] + done["7"] + "0" * 22}  # no PAN: the completion's journal row has it
     assert tcp.ask(rev)["39"] == "00"
     assert _wallet(engine) == start and _interchange(engine) == owed
     assert remote.pending()[-1][2]["t"] == "0420" and remote.pending()[-1][2]["90"] == rev["90"]
@@ -339,10 +339,23 @@ def test_a_reversal_without_pan_reaches_the_issuer_of_its_original(switch, tcp):
     assert _wallet(engine) == start and _interchange(engine) == owed
     advice = remote.pending()[-1][2]
     assert advice["t"] == "0420" and advice["90"] == rev["90"] and advice["2"] == card("remote-issuer")["pan"]
-    with engine.connect() as conn:
-        stored = conn.execute(text("SELECT issuer_id, pan_enc FROM auth_requests WHERE stan = :s"),
-                              {"s": sale["11"]}).one()
-    assert stored.issuer_id == "REMOTEBANK" and card("remote-issuer")["pan"] not in stored.pan_enc
+    switch["host"].rc = "51"
+    declined = request("remote-issuer", amount=6_100)
+    assert tcp.ask(declined)["39"] == "51"
+    switch["host"].rc = "00"
+    open_sale = request("remote-issuer", amount=6_200)
+    assert tcp.ask(open_sale)["39"] == "00"
+    onus = request("good-visa", amount=600)
+    assert tcp.ask(onus)["39"] == "00"
+
+    def stored(msg: dict[str, str]):
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT issuer_id, pan_enc FROM auth_requests WHERE stan = :s AND tid = :t"),
+                                {"s": msg["11"], "t": msg["41"]}).one()
+    kept = stored(open_sale)
+    assert kept.issuer_id == "REMOTEBANK" and kept.pan_enc and card("remote-issuer")["pan"] not in kept.pan_enc
+    # Kept only while a follow-up may need it: not for a reversed sale, a decline, the reversal or on-us.
+    assert [stored(m).pan_enc for m in (sale, declined, rev, onus)] == [None] * 4
     report = ScanReport()
     scan_sqlite_file(Path(engine.url.database), report)
     assert report.clean, report.findings  # the PAN is kept encrypted only
