@@ -13,7 +13,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from switch.issuer import tables as t
@@ -131,7 +131,7 @@ class IssuerStore:
                    reset_pin_tries: bool = False) -> None:
         values: dict[str, Any] = {"status": status, "status_reason": reason, "updated_at": datetime.now(UTC)}
         if reset_pin_tries:
-            values["pin_tries"] = 0
+            values.update(pin_tries=0, pin_try_key=None)
         with unit.begin(self.engine) as conn:
             conn.execute(update(t.cards).where(t.cards.c.card_id == card_id).values(**values))
         self.forget()
@@ -147,11 +147,16 @@ class IssuerStore:
             conn.execute(update(t.cards).where(t.cards.c.card_id == card_id).values(kyc_level=level))
         self.forget()
 
-    def pin_failed(self, card_id: int) -> int:
-        """Count a wrong PIN atomically; at the limit the card is blocked (B5). Returns the new count."""
+    def pin_failed(self, card_id: int, request_key: str | None = None) -> int:
+        """Count a wrong PIN atomically; at the limit the card is blocked (B5). Returns the new count. The
+        same `request_key` again (one request checked by two switch processes) does not count twice: the
+        row lock makes the second update see the first one's key."""
+        c = t.cards.c
+        counts = c.card_id == card_id
+        if request_key is not None:
+            counts = and_(counts, or_(c.pin_try_key.is_(None), c.pin_try_key != request_key))
         with unit.begin(self.engine) as conn:
-            conn.execute(update(t.cards).where(t.cards.c.card_id == card_id)
-                         .values(pin_tries=t.cards.c.pin_tries + 1))
+            conn.execute(update(t.cards).where(counts).values(pin_tries=c.pin_tries + 1, pin_try_key=request_key))
             tries = conn.execute(select(t.cards.c.pin_tries).where(t.cards.c.card_id == card_id)).scalar_one()
             if tries >= PIN_TRY_LIMIT:
                 conn.execute(update(t.cards).where(and_(t.cards.c.card_id == card_id, t.cards.c.status == "active"))
@@ -163,7 +168,8 @@ class IssuerStore:
         """A correct PIN resets the try counter (only while under the limit: a locked card stays locked)."""
         with unit.begin(self.engine) as conn:
             conn.execute(update(t.cards).where(and_(t.cards.c.card_id == card_id, t.cards.c.pin_tries > 0,
-                                                    t.cards.c.pin_tries < PIN_TRY_LIMIT)).values(pin_tries=0))
+                                                    t.cards.c.pin_tries < PIN_TRY_LIMIT))
+                         .values(pin_tries=0, pin_try_key=None))
         self.forget()
 
     # -- terminals and merchants -------------------------------------------------------------------------
