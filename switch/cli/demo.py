@@ -51,7 +51,7 @@ def _run(reactor, steps, data_dir: Path, db: str | None, outcome: dict):
     async def main():
         stack = DemoStack(reactor, data_dir, db)
         sys.stderr.write(f"acqsim demo: switch on 127.0.0.1:{stack.port}, HSM on 127.0.0.1:{stack.hsm_port}, "
-                         f"data in {data_dir}\n")
+                         f"remote issuer REMOTEBANK on 127.0.0.1:{stack.remote_port}, data in {data_dir}\n")
         try:
             outcome["transactions"] = await run_day(stack, steps, progress)
             engine = stack.running.engine

@@ -42,3 +42,7 @@ def load_day(path: str | Path | None = None) -> list[Step]:
 
 def demo_rules_path() -> Path:
     return fixtures_dir() / "demo" / "rules.yaml"
+
+
+def remote_rules_path() -> Path:
+    return fixtures_dir() / "demo" / "remote_issuer.yaml"

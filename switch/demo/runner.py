@@ -1,7 +1,8 @@
 """`acqsim demo`: HSM, switch and emulated terminals with emulated readers run a mixed day on free ports.
 
 Everything runs on one reactor: the HSM's TCP server, the switch (which reaches the HSM over TCP like a
-production switch would), and the terminals. Blocking work (readers, pipeline, database) runs in threads.
+production switch would), a remote issuer host (a host-simulation listener the switch forwards BIN 431940
+to), and the terminals. Blocking work (readers, pipeline, database) runs in threads.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from switch.demo.plan import Step, demo_rules_path, load_day
+from switch.demo.plan import Step, demo_rules_path, load_day, remote_rules_path
 
 log = logging.getLogger("acqsim.demo")
 
@@ -33,6 +34,10 @@ class DemoStack:
         # The pipeline's worker threads call the HSM over TCP, as a production switch would.
         self.running.authorizer.services.hsm = HsmClient("127.0.0.1", self.hsm_port)
         _, self.port = self.running.switch.listen(reactor, ListenerConfig(port=0, rules=str(demo_rules_path())))
+        # The remote issuer REMOTEBANK: a host-simulation listener that approves what is forwarded to it.
+        _, self.remote_port = self.running.switch.listen(reactor, ListenerConfig(port=0,
+                                                                                rules=str(remote_rules_path())))
+        route_remote_issuer(self.running.engine, self.running.authorizer.services.store, self.remote_port)
         self.terminals: dict[str, Any] = {}
 
     def terminal(self, tid: str):
@@ -48,6 +53,21 @@ class DemoStack:
     def close(self) -> None:
         for term in self.terminals.values():
             term.close()
+
+
+def route_remote_issuer(engine: Any, store: Any, port: int, issuer_id: str = "REMOTEBANK") -> None:
+    """Point the remote issuer's route (fixtures/issuers.yaml) at the demo's own host on `port`."""
+    import json
+
+    from sqlalchemy import select, update
+
+    from switch.issuer.tables import issuers
+
+    with engine.begin() as conn:
+        route = json.loads(conn.execute(select(issuers.c.route).where(issuers.c.issuer_id == issuer_id)).scalar())
+        route.update(host="127.0.0.1", port=port)
+        conn.execute(update(issuers).where(issuers.c.issuer_id == issuer_id).values(route=json.dumps(route)))
+    store.refresh()  # issuers are cached until a fixtures load
 
 
 def _card(label: str):

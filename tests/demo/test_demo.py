@@ -21,6 +21,8 @@ def test_demo_runs_the_day_and_leaves_no_card_data(tmp_path):
     kinds = {t["op"] for t in report["transactions"]}
     assert {"purchase", "refund", "cash", "balance", "preauth", "completion", "batch_close"} <= kinds
     assert any(t["outcome"] == "reversed" for t in report["transactions"])
+    offus = {t["op"] for t in report["transactions"] if t["pan"].startswith("431940") and t["outcome"] == "00"}
+    assert offus == {"purchase", "preauth", "completion", "refund"}  # through the demo's remote issuer host
     assert any(p["status"] == "paid" for p in report["payouts"])
     # every PAN the demo shows is masked 6+4
     assert all("*" in t["pan"] for t in report["transactions"] if t["pan"])
