@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from switch.auth.context import AuthContext, Services, log
 from switch.auth.emv import IccDataError, arc_for, arqc_inputs
-from switch.auth.journal import request_key
+from switch.auth.journal import request_digest
 from switch.auth.policy import PIN_TYPES
 from switch.issuer.pan import luhn_ok
 from switch.issuer.secrets import ibm_validation_data, parse_track2
@@ -138,7 +138,9 @@ def pin(ctx: AuthContext, s: Services) -> None:
     # wrong PIN (B5; an attacker cannot tell them apart).
     if rc not in ("01", "20", "24"):
         return ctx.decline("96", f"HSM PIN verification error {rc}")
-    tries = s.store.pin_failed(card.card_id, request_key(ctx))  # B5: one request, one try, in any process
+    # B5: one request, one try, in any process. Keyed by the request's whole content (its keyed digest, PIN
+    # block included): only a copy of the same request is not counted again, never another PIN block.
+    tries = s.store.pin_failed(card.card_id, ctx.digest or request_digest(s.journal.vault, ctx.request))
     if tries >= 3:
         log.warning("card %s blocked after %d wrong PINs (B5)", ctx.masked_pan, tries)
         return ctx.decline("75", f"wrong PIN, try {tries}: PIN tries exceeded, card blocked (B5)")

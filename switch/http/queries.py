@@ -276,14 +276,16 @@ def transaction_mid(engine: Engine, txn_id: int) -> tuple[bool, str | None]:
 
 # -- batches, settlements, payouts, statements ------------------------------------------------------------
 _SALES = ("purchase", "cash", "capture")
+_RECONCILED = ("booked", "charged_back")  # states of the events a batch close counted (a chargeback came later)
 
 
 def batches(engine: Engine, mid: str | None = None) -> list[dict]:
     """Closed batches (switch.wallets close_batch marks events with batch_id): per batch and terminal,
     sales and refunds as the terminal reconciled them."""
     e = wt.events
-    is_sale = e.c.kind.in_(_SALES)
-    is_refund = e.c.kind == "refund"
+    counted = e.c.state.in_(_RECONCILED)  # a sale or refund reversed before the close was not in its totals
+    is_sale = and_(e.c.kind.in_(_SALES), counted)
+    is_refund = and_(e.c.kind == "refund", counted)
     q = (select(e.c.batch_id.label("id"), e.c.mid, e.c.tid, e.c.currency,
                 func.sum(case((is_sale, 1), else_=0)).label("sales_count"),
                 func.sum(case((is_sale, e.c.amount), else_=0)).label("sales_amount"),

@@ -95,9 +95,9 @@ class Reversals(CardEvents):
 
     def _reverse_refund(self, key: str, orig, amt: int, row: dict) -> Outcome:
         """A refund taken back (a terminal's void): the card (off-us, the issuer's interchange payable) pays
-        `amt` back to the merchant through the control account: first against its receivable, the debt a
-        refund larger than the wallet left (N7), the rest to its available wallet. Linked: all or nothing;
-        51 when the card has spent the refund already (B3)."""
+        `amt` back to the merchant through the control account: first against its receivable (whatever
+        the merchant owes, as settlement recovers it, N7), the rest to its available wallet. Linked: all
+        or nothing; 51 when the card has spent the refund already (B3)."""
         cur, mid = orig.currency, orig.mid
         control = chart.system_account_id(cur, "control")
         transfers = [

@@ -118,16 +118,16 @@ def test_limits_step_b4(s):
 
 def test_a_wrong_pin_checked_by_two_processes_counts_one_try(both_world):
     """B5: a terminal retransmits its request to the other switch process, which checks it before the
-    first journalled it: one request, one try. A new request with a wrong PIN counts again."""
+    first journalled it: one request, one try. Another PIN block under the same STAN counts again."""
     _, s, _ = both_world
     msg = request("good-visa", pin="0000")
     first, second = ctx_for(s, dict(msg)), ctx_for(s, dict(msg))
     sc.pin(first, s)
     sc.pin(second, s)
     assert (first.rc, first.reason) == (second.rc, second.reason) == ("55", "wrong PIN (try 1 of 3)")
-    again = ctx_for(s, request("good-visa", pin="0000"))
-    sc.pin(again, s)
-    assert (again.rc, again.reason) == ("55", "wrong PIN (try 2 of 3)")
+    other_block = ctx_for(s, dict(msg, **{"52": request("good-visa", pin="1111")["52"]}))  # same STAN and f7
+    sc.pin(other_block, s)
+    assert (other_block.rc, other_block.reason) == ("55", "wrong PIN (try 2 of 3)")  # another guess counts
     right = ctx_for(s, request("good-visa"))
     sc.pin(right, s)
     assert right.rc is None and s.store.find_card(card("good-visa")["pan"]).pin_tries == 0  # reset

@@ -114,6 +114,23 @@ def test_batch_close_leaves_out_a_reversed_refund(wallets, card):
                                refunds_amount=500).in_balance
 
 
+def test_the_batch_view_counts_what_the_close_reconciled(wallets, card):
+    """The HTTP API's batches: a sale or refund reversed before the close is left out there too."""
+    from switch.http.queries import batches
+
+    wallets.purchase("p1", card, M1, "682", 1_000, tid="POS00001")
+    wallets.purchase("p2", card, M1, "682", 2_000, tid="POS00001")
+    assert wallets.void("p2r", "p2", tid="POS00001").ok
+    wallets.refund("rf1", card, M1, "682", 500, tid="POS00001")
+    wallets.refund("rf2", card, M1, "682", 300, tid="POS00001")
+    assert wallets.void("rf2r", "rf2", tid="POS00001").ok
+    assert wallets.close_batch("POS00001", "B1", sales_count=1, sales_amount=1_000, refunds_count=1,
+                               refunds_amount=500).in_balance
+    [view] = batches(wallets.engine, M1)
+    assert (view["sales_count"], view["sales_amount"], view["refunds_count"], view["refunds_amount"]) == \
+        (1, 1_000, 1, 500)
+
+
 def test_periodic_fees_once_per_period(wallets, card):
     """N4: maintenance in two instalments (Q1, Q2 start); POS fee per device on the 26th (N5)."""
     charged = wallets.charge_periodic_fees(D(2026, 4, 26))
