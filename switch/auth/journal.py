@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from switch.auth.context import AuthContext, log, mti_class
-from switch.issuer.pan import PanVault
+from switch.issuer.pan import PanVault, mask_pan
 from switch.issuer.tables import auth_log
 from switch.ledger import unit
 
@@ -37,7 +37,8 @@ _DUPLICATES_AND_GENERATION = (
     " ON a.tid = ? AND a.stan = ? AND a.mti_class = ? AND a.created_at >= ? WHERE g.id = 1")
 _LOG_COLUMNS = tuple(c.name for c in auth_log.columns)
 _RECORD_COLUMNS = ("tid", "stan", "mti_class", "f7", "digest", "response", "card_id", "mid", "proc", "amount",
-                   "currency", "rc", "txn_ref", "state", "reversed_amount", "created_at", "issuer_id", "pan_enc")
+                   "currency", "rc", "txn_ref", "state", "reversed_amount", "created_at", "issuer_id", "pan_enc",
+                   "pan_masked")
 # A request another process answered first is not an error: nothing is inserted (rowcount 0), so on
 # PostgreSQL the job's transaction stays usable without a SAVEPOINT round trip around every insert.
 _RECORD = (f"INSERT INTO auth_requests ({', '.join(_RECORD_COLUMNS)}) "
@@ -170,7 +171,7 @@ class Journal:
                 ctx.card.card_id if ctx.card else None, term.mid if term else None, ctx.proc, max(ctx.amount, 0),
                 ctx.request.get("49") or (term.currency if term else None), rc, ctx.txn_ref,
                 ctx.state or ("approved" if rc == "00" else "declined"), 0, self._ts(ctx.now), issuer,
-                self.vault.encrypt(ctx.pan) if keep_pan else None)
+                self.vault.encrypt(ctx.pan) if keep_pan else None, mask_pan(ctx.pan) if issuer and ctx.pan else None)
 
     def find_original(self, tid: str, f90: str, mti_classes: tuple[str, ...]) -> dict[str, Any] | None:
         """The original a completion or reversal names. Inside a job on PostgreSQL its row stays locked to

@@ -192,7 +192,8 @@ def wallets(engine: Engine, mid: str | None = None) -> list[dict]:
 def _txn_select():
     a, c = iss.auth_log, iss.cards
     return (select(a.c.id, a.c.created_at, a.c.tid, a.c.mid, a.c.stan, a.c.mti_class, a.c.proc, a.c.amount,
-                   a.c.currency, a.c.rc, a.c.state, a.c.reversed_amount, a.c.txn_ref, c.c.pan_masked)
+                   a.c.currency, a.c.rc, a.c.state, a.c.reversed_amount, a.c.txn_ref,
+                   func.coalesce(c.c.pan_masked, a.c.pan_masked).label("pan_masked"))  # off-us: no card row
             .select_from(a.outerjoin(c, c.c.card_id == a.c.card_id)))
 
 

@@ -131,6 +131,7 @@ auth_log = Table(
     # completion or reversal that carries no PAN still reaches the issuer, and one that does is checked.
     Column("issuer_id", String(32)),
     Column("pan_enc", Text, info={"pci": "aes-gcm"}),
+    Column("pan_masked", String(19), info={"pci": "masked"}),  # 6+4, for the transaction lists
     UniqueConstraint("tid", "stan", "mti_class", "f7", name="uq_auth_requests_key"),  # also the (tid, stan) index
 )
 

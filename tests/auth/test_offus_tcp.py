@@ -356,6 +356,13 @@ def test_a_reversal_without_pan_reaches_the_issuer_of_its_original(switch, tcp):
     assert kept.issuer_id == "REMOTEBANK" and kept.pan_enc and card("remote-issuer")["pan"] not in kept.pan_enc
     # Kept only while a follow-up may need it: not for a reversed sale, a decline, the reversal or on-us.
     assert [stored(m).pan_enc for m in (sale, declined, rev, onus)] == [None] * 4
+    # The transaction lists (HTTP API, pages) show an off-us card masked 6+4, declines included.
+    from switch.http.queries import transactions
+
+    shown = {t["stan"]: t["pan_masked"] for t in transactions(engine, tid="POS00001", limit=1000)}
+    masked = card("remote-issuer")["pan"][:6] + "******" + card("remote-issuer")["pan"][-4:]
+    assert [shown[m["11"]] for m in (sale, declined, open_sale)] == [masked] * 3
+    assert shown[onus["11"]] == card("good-visa")["pan"][:6] + "******" + card("good-visa")["pan"][-4:]
     report = ScanReport()
     scan_sqlite_file(Path(engine.url.database), report)
     assert report.clean, report.findings  # the PAN is kept encrypted only
