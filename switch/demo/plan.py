@@ -45,4 +45,4 @@ def demo_rules_path() -> Path:
 
 
 def remote_rules_path() -> Path:
-    return fixtures_dir() / "demo" / "remote_issuer.yaml"
+    return fixtures_dir() / "hostsim" / "remote_issuer.yaml"

@@ -37,7 +37,7 @@ class DemoStack:
         # The remote issuer REMOTEBANK: a host-simulation listener that approves what is forwarded to it.
         _, self.remote_port = self.running.switch.listen(reactor, ListenerConfig(port=0,
                                                                                 rules=str(remote_rules_path())))
-        route_remote_issuer(self.running.engine, self.running.authorizer.services.store, self.remote_port)
+        self.running.authorizer.services.store.set_route("REMOTEBANK", "127.0.0.1", self.remote_port)
         self.terminals: dict[str, Any] = {}
 
     def terminal(self, tid: str):
@@ -53,21 +53,6 @@ class DemoStack:
     def close(self) -> None:
         for term in self.terminals.values():
             term.close()
-
-
-def route_remote_issuer(engine: Any, store: Any, port: int, issuer_id: str = "REMOTEBANK") -> None:
-    """Point the remote issuer's route (fixtures/issuers.yaml) at the demo's own host on `port`."""
-    import json
-
-    from sqlalchemy import select, update
-
-    from switch.issuer.tables import issuers
-
-    with engine.begin() as conn:
-        route = json.loads(conn.execute(select(issuers.c.route).where(issuers.c.issuer_id == issuer_id)).scalar())
-        route.update(host="127.0.0.1", port=port)
-        conn.execute(update(issuers).where(issuers.c.issuer_id == issuer_id).values(route=json.dumps(route)))
-    store.refresh()  # issuers are cached until a fixtures load
 
 
 def _card(label: str):

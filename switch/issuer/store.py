@@ -77,6 +77,17 @@ class IssuerStore:
                 return self._issuers[issuer_id], self._products[product]
         return None
 
+    def set_route(self, issuer_id: str, host: str, port: int) -> None:
+        """Point a remote issuer's route at another host (e.g. a local issuer simulator on a free port);
+        its dialect, framing, timeout and zone PIN key stay."""
+        with unit.begin(self.engine) as conn:
+            row = conn.execute(select(t.issuers.c.route).where(t.issuers.c.issuer_id == issuer_id)).first()
+            if row is None or not row.route:
+                raise KeyError(f"{issuer_id} is not a remote issuer")
+            route = {**json.loads(row.route), "host": host, "port": int(port)}
+            conn.execute(update(t.issuers).where(t.issuers.c.issuer_id == issuer_id).values(route=json.dumps(route)))
+        self.refresh()  # issuers are cached until a fixtures load
+
     def issuer(self, issuer_id: str) -> Issuer | None:
         if not self._issuers:
             self.refresh()

@@ -1,6 +1,7 @@
 """The scenario library (fixtures/scenarios) against a switch this test starts: the lead's server with the
 authorisation pipeline (switch.auth), the in-process HSM, a fresh SQLite database loaded with the shipped
-fixtures, and the library's host-simulation rules on the listener. Issue 7, "Done when"."""
+fixtures, the library's host-simulation rules on the listener, and a remote issuer host for REMOTEBANK
+(fixtures/hostsim/remote_issuer.yaml). Issue 7, "Done when"."""
 
 from __future__ import annotations
 
@@ -28,10 +29,14 @@ def start_full_switch(call_in_reactor, data_dir: Path, record: Path | None = Non
     hsm = Hsm()
     load_all(engine, hsm)
     switch = Switch()
-    call_in_reactor(auth.register_authorizer, switch.router, engine, hsm, {}, reactor=reactor)
+    handler = call_in_reactor(auth.register_authorizer, switch.router, engine, hsm, {}, reactor=reactor)
     cfg = ListenerConfig(port=0, rules=str(fixtures_dir() / "hostsim" / "library.yaml"),
                          record=str(record) if record else None)
     _, port = call_in_reactor(switch.listen, reactor, cfg)
+    # REMOTEBANK's host (the off-us scenarios): a rules-only listener of the same switch, as in the demo.
+    remote = ListenerConfig(port=0, rules=str(fixtures_dir() / "hostsim" / "remote_issuer.yaml"))
+    _, remote_port = call_in_reactor(switch.listen, reactor, remote)
+    handler.services.store.set_route("REMOTEBANK", "127.0.0.1", remote_port)
     return switch, engine, port
 
 
