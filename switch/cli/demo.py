@@ -65,7 +65,7 @@ def _run(reactor, steps, data_dir: Path, db: str | None, outcome: dict):
 
 
 def _print(outcome: dict, data_dir: Path, as_json: bool) -> int:
-    from switch.demo.report import payouts_table, transactions_table, wallets_table
+    from switch.demo.report import interchange_line, payouts_table, transactions_table, wallets_table
 
     rows = outcome.get("transactions", [])
     office = outcome.get("back_office", {})
@@ -74,13 +74,16 @@ def _print(outcome: dict, data_dir: Path, as_json: bool) -> int:
     if as_json:
         print_json({"ok": ok, "transactions": rows, "wallets": outcome.get("wallets", []),
                     "wallets_end_of_day": outcome.get("wallets_end_of_day", []),
-                    "payouts": office.get("payouts", []), "audit": {"ok": not violations, "violations": violations},
+                    "payouts": office.get("payouts", []), "interchange": office.get("interchange", []),
+                    "audit": {"ok": not violations, "violations": violations},
                     "data_dir": str(data_dir)})
         return 0 if ok else 1
     print("\nTransactions\n" + transactions_table(rows))
     print("\nMerchant wallets at the end of the day\n" + wallets_table(outcome.get("wallets_end_of_day", [])))
     print("\nSettlement and payouts\n" + payouts_table(office.get("payouts", [])))
     print("\nMerchant wallets after settlement and payouts\n" + wallets_table(outcome.get("wallets", [])))
+    for x in office.get("interchange", []):
+        print(interchange_line(x))
     print(f"Ledger audit: {'ok' if not violations else violations}")
     matched = sum(1 for r in rows if r["ok"])
     print(f"\n{matched}/{len(rows)} outcomes matched their expectation: {'PASS' if ok else 'FAIL'}")

@@ -54,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sus.add_argument("--reason", required=True, help="reason and remedy told to the merchant")
     _cmd(sub, "reactivate", "reactivate a suspended merchant", reactivate, mid=True)
     _cmd(sub, "load-merchants", "load fixtures/merchants.yaml into the database", load_merchants)
+    ic = _cmd(sub, "interchange", "off-us: what each remote issuer owes us and we owe it", interchange, day=True)
+    ic.add_argument("--settle", action="store_true",
+                    help="book the scheme's settlement for the date: both sides cleared through the settlement bank")
 
 
 def _wallets(args: argparse.Namespace):
@@ -189,3 +192,32 @@ def load_merchants(args: argparse.Namespace) -> int:
 
     n = load_merchant_fixtures(open_database(args.db, args.data_dir))
     return _emit(args, "loaded", [{"merchants": n}])
+
+
+def interchange(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from switch.issuer.tables import issuers
+
+    w = _wallets(args)
+    with w.engine.connect() as conn:
+        remote = list(conn.execute(select(issuers.c.issuer_id).where(issuers.c.kind == "remote")).scalars())
+    before, settled = w.interchange_positions(remote), []
+    if args.settle:
+        outcomes = [w.settle_interchange(b["issuer"], b["currency"], _today(args)) for b in before]
+    positions = w.interchange_positions(remote)
+    if args.settle:  # what moved: the positions before and after (a date settled already moves nothing)
+        for b, a, outcome in zip(before, positions, outcomes, strict=True):
+            settled.append({"issuer": b["issuer"], "currency": b["currency"], "received": b["receivable"] - a["receivable"],
+                            "paid": b["payable"] - a["payable"], "status": outcome.status, "again": outcome.duplicate})
+    if args.json:
+        print_json({"positions": positions, **({"settled": settled} if args.settle else {})})
+        return 0
+    for s in settled:
+        note = " (settled before for this date)" if s["again"] else ""
+        print(f"settled {s['issuer']} {s['currency']}: received {s['received']}, paid {s['paid']}: {s['status']}{note}")
+    for p in positions:
+        print(f"{p['issuer']}  {p['currency']}  receivable {p['receivable']}  payable {p['payable']}  net {p['net']}")
+    if not positions:
+        print("no interchange with remote issuers yet")
+    return 0

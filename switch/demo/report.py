@@ -59,3 +59,11 @@ def payouts_table(payouts: list[dict]) -> str:
         ("cur", 3, "<", lambda p: p.get("currency", "")), ("amount", 12, ">", lambda p: money(p.get("amount"))),
         ("due", 10, "<", lambda p: p.get("due_on") or ""), ("status", 8, "<", lambda p: p.get("status")),
     ], payouts)
+
+
+def interchange_line(x: dict) -> str:
+    from switch.wallets.currency import currency
+
+    exp = currency(x["currency"]).exponent
+    return (f"Interchange settled with {x['issuer']} ({x['currency']}): it paid us {money(x['receivable'], exp)} for "
+            f"its cardholders' sales, we paid it {money(x['payable'], exp)} for their refunds")

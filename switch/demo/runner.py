@@ -114,7 +114,8 @@ async def run_day(stack: DemoStack, steps: list[Step], progress: Callable[[int, 
 
 
 def back_office(engine: Any, today: dt.date) -> dict:
-    """Settle the day, schedule payouts, execute those that fall due, and audit the ledger."""
+    """Settle the day, schedule payouts, execute those that fall due, settle the interchange with the
+    remote issuer (the scheme pays what it owes us, we pay the refunds we owe it), and audit the ledger."""
     from switch.ledger import audit
     from switch.wallets import Wallets
 
@@ -123,7 +124,10 @@ def back_office(engine: Any, today: dt.date) -> dict:
     scheduled = wallets.schedule_payouts(today)
     last_due = max((dt.date.fromisoformat(str(p["due_on"])) for p in scheduled), default=today)
     paid = wallets.execute_payouts(last_due)
-    return {"settlements": settled, "payouts": paid, "violations": audit(engine)}
+    interchange = wallets.interchange_positions(["REMOTEBANK"])
+    for position in interchange:
+        wallets.settle_interchange(position["issuer"], position["currency"], today)
+    return {"settlements": settled, "payouts": paid, "interchange": interchange, "violations": audit(engine)}
 
 
 def merchant_rows(engine: Any) -> list[dict]:

@@ -26,15 +26,16 @@ import datetime as dt
 from sqlalchemy import Engine
 
 from switch.wallets.audit import audit_wallets
-from switch.wallets.backoffice import BackOffice, Reconciliation
+from switch.wallets.backoffice import Reconciliation
 from switch.wallets.chart import Code, Kind, card_account_id, merchant_account_id, system_account_id
+from switch.wallets.interchange import Interchange
 from switch.wallets.merchants import load_merchant_fixtures, read_merchant_fixtures
 from switch.wallets.outcome import RESPONSE_CODES, Outcome
 from switch.wallets.service import Merchant
 from switch.wallets.statements import build_statement, cycle_bounds, statement_csv
 
 
-class Wallets(BackOffice):
+class Wallets(Interchange):
     """All wallet operations on one engine. Thread-safe; synchronous (call from worker threads)."""
 
     def statement(self, mid: str, cur: str, date_from: dt.date, date_to: dt.date) -> dict:

@@ -21,6 +21,11 @@ _TABLE = [Currency("682", "SAR", 2), Currency("368", "IQD", 3), Currency("840", 
 _BY_KEY = {c.numeric: c for c in _TABLE} | {c.alpha: c for c in _TABLE}
 
 
+def all_currencies() -> list[Currency]:
+    """Every currency the ledger knows, in table order."""
+    return list(_TABLE)
+
+
 def currency(code: str | int) -> Currency:
     """Look a currency up by numeric ("682", 682) or alpha ("SAR") code; ValueError if unknown."""
     known = _BY_KEY.get(code)  # the usual case, several times per request: a code exactly as tabled

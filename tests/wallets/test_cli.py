@@ -46,3 +46,26 @@ def test_wallet_show_statement_settle_and_audit(tmp_path, capsys):
     report = json.loads(out)
     assert rc == 1 and not report["ok"]
     assert {v["check"] for v in report["violations"]} == {"debits_equal_credits", "balance_equals_transfers"}
+
+
+def test_wallet_interchange_shows_and_settles_each_remote_issuer(tmp_path, capsys):
+    from hsm_emulator import Hsm
+    from switch.issuer.loader import load_all
+
+    d = str(tmp_path)
+    engine = open_database(None, d)
+    load_all(engine, Hsm())  # the shipped fixtures: REMOTEBANK is the remote issuer
+    w = Wallets(engine)
+    assert w.acquire_offus("s1", "REMOTEBANK", M1, "682", 10_000, tid="POS00001").ok
+    assert w.refund_offus("r1", "REMOTEBANK", M1, "682", 2_000, tid="POS00001").ok
+    rc, out = run(capsys, "wallet", "interchange", "--json", "--data-dir", d)
+    assert rc == 0 and json.loads(out) == {"positions": [{"issuer": "REMOTEBANK", "currency": "682",
+                                                          "receivable": 10_000, "payable": 2_000, "net": 8_000}]}
+    rc, out = run(capsys, "wallet", "interchange", "--settle", "--date", "2026-11-27", "--json", "--data-dir", d)
+    data = json.loads(out)
+    assert [(s["received"], s["paid"], s["status"]) for s in data["settled"]] == [(10_000, 2_000, "ok")]
+    assert data["positions"][0]["net"] == 0
+    rc, out = run(capsys, "wallet", "interchange", "--settle", "--date", "2026-11-27", "--data-dir", d)
+    assert rc == 0 and "settled before for this date" in out and "received 0, paid 0" in out
+    rc, out = run(capsys, "ledger", "audit", "--json", "--data-dir", d)
+    assert rc == 0 and json.loads(out)["ok"]

@@ -91,3 +91,32 @@ def test_offus_refund_paid_by_the_merchant_owed_to_the_issuer_and_reversible(wal
     assert wallets.void("v1", "rf1").ok  # the terminal's void: the debt it made is cleared
     assert wallets.merchant_wallets(M1)[0]["receivable"] == 0 and _payable(wallets) == 0
     assert audit(wallets.engine) == []
+
+
+def test_interchange_settlement_clears_what_each_side_owes(wallets):
+    """The scheme settles with the issuer: its receivable is paid into the settlement bank account, our
+    payable paid out of it; both end at zero, once per day (idempotent), and again the next day only for
+    what was booked since."""
+    import datetime as dt
+
+    from switch.wallets.chart import system_account_id
+
+    wallets.acquire_offus("s1", ISSUER, M1, "682", 10_000)
+    wallets.acquire_offus("s2", ISSUER, M1, "682", 4_000)
+    wallets.refund_offus("rf1", ISSUER, M1, "682", 1_500)
+    assert wallets.interchange_positions([ISSUER, "NOBODY"]) == [
+        {"issuer": ISSUER, "currency": "682", "receivable": 14_000, "payable": 1_500, "net": 12_500}]
+    bank = system_account_id("682", "settlement")
+    before = wallets.ledger.lookup_accounts([bank])
+    done = wallets.settle_interchange(ISSUER, "SAR", dt.date(2026, 11, 27))
+    assert done.ok and done.amount == 14_000
+    assert _receivable(wallets) == 0 and _payable(wallets) == 0
+    after = wallets.ledger.lookup_accounts([bank])[0]
+    received = after.debits_posted - (before[0].debits_posted if before else 0)
+    paid = after.credits_posted - (before[0].credits_posted if before else 0)
+    assert (received, paid) == (14_000, 1_500)
+    assert wallets.settle_interchange(ISSUER, "682", dt.date(2026, 11, 27)).duplicate  # same day: once
+    wallets.acquire_offus("s3", ISSUER, M1, "682", 2_000)
+    assert wallets.settle_interchange(ISSUER, "682", dt.date(2026, 11, 28)).amount == 2_000
+    assert wallets.interchange_positions([ISSUER])[0]["net"] == 0
+    assert audit(wallets.engine) == []
