@@ -56,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _cmd(sub, "load-merchants", "load fixtures/merchants.yaml into the database", load_merchants)
     ic = _cmd(sub, "interchange", "off-us: what each remote issuer owes us and we owe it", interchange, day=True)
     ic.add_argument("--settle", action="store_true",
-                    help="book the scheme's settlement for the date: both sides cleared through the settlement bank")
+                    help="book the scheme's settlement for --date (default today): both sides cleared through the "
+                         "settlement bank")
 
 
 def _wallets(args: argparse.Namespace):
@@ -202,20 +203,23 @@ def interchange(args: argparse.Namespace) -> int:
     w = _wallets(args)
     with w.engine.connect() as conn:
         remote = list(conn.execute(select(issuers.c.issuer_id).where(issuers.c.kind == "remote")).scalars())
-    before, settled = w.interchange_positions(remote), []
+    day, settled = _today(args), []
     if args.settle:
-        outcomes = [w.settle_interchange(b["issuer"], b["currency"], _today(args)) for b in before]
+        for pos in w.interchange_positions(remote):
+            if pos["receivable"] or pos["payable"] or w.settlement_of(pos["issuer"], pos["currency"], day):
+                outcome = w.settle_interchange(pos["issuer"], pos["currency"], day)
+                moved = w.settlement_of(pos["issuer"], pos["currency"], day) or {}
+                settled.append({"issuer": pos["issuer"], "currency": pos["currency"], "date": day.isoformat(),
+                                "received": moved.get("received", 0), "paid": moved.get("paid", 0),
+                                "status": outcome.status, "again": outcome.duplicate})
     positions = w.interchange_positions(remote)
-    if args.settle:  # what moved: the positions before and after (a date settled already moves nothing)
-        for b, a, outcome in zip(before, positions, outcomes, strict=True):
-            settled.append({"issuer": b["issuer"], "currency": b["currency"], "received": b["receivable"] - a["receivable"],
-                            "paid": b["payable"] - a["payable"], "status": outcome.status, "again": outcome.duplicate})
     if args.json:
         print_json({"positions": positions, **({"settled": settled} if args.settle else {})})
         return 0
     for s in settled:
-        note = " (settled before for this date)" if s["again"] else ""
-        print(f"settled {s['issuer']} {s['currency']}: received {s['received']}, paid {s['paid']}: {s['status']}{note}")
+        note = " (settled before for this date: the stored amounts)" if s["again"] else ""
+        print(f"settled {s['issuer']} {s['currency']} for {s['date']}: received {s['received']}, paid {s['paid']}"
+              f"{note}")
     for p in positions:
         print(f"{p['issuer']}  {p['currency']}  receivable {p['receivable']}  payable {p['payable']}  net {p['net']}")
     if not positions:

@@ -65,5 +65,5 @@ def interchange_line(x: dict) -> str:
     from switch.wallets.currency import currency
 
     exp = currency(x["currency"]).exponent
-    return (f"Interchange settled with {x['issuer']} ({x['currency']}): it paid us {money(x['receivable'], exp)} for "
-            f"its cardholders' sales, we paid it {money(x['payable'], exp)} for their refunds")
+    return (f"Interchange settled with {x['issuer']} ({x['currency']}): it paid us {money(x['received'], exp)} for "
+            f"its cardholders' sales, we paid it {money(x['paid'], exp)} for their refunds")

@@ -6,9 +6,9 @@ Per currency ledger (B2: one wallet per currency):
   receivable (what the merchant owes us, N7/N13/N14), credits must not exceed debits so a recovery takes
   at most the debt;
 - per remote issuer: interchange receivable (what that issuer, through the scheme, owes us for off-us
-  sales we paid its cardholders' merchants), credits must not exceed debits (reversals give back at most
-  what was booked); and interchange payable (what we owe it for off-us refunds its cardholders got),
-  debits must not exceed credits;
+  sales we paid its cardholders' merchants) and interchange payable (what we owe it for the refunds its
+  cardholders got). Both are signed positions, without balance limits: once the scheme has settled them,
+  a sale reversed or charged back (or a refund voided) is owed the other way until the next settlement;
 - system: issuer funding (source of cardholder money), fee income, settlement bank (payouts and clawbacks
   go there), chargebacks and control (zero-balance accounts that route "from wallet, shortfall to
   receivable" chains, TigerBeetle's balancing-transfer recipe).
@@ -113,12 +113,10 @@ def system_accounts(cur: str) -> list[Account]:
 
 def interchange_account(issuer_ref: str, cur: str) -> Account:
     """Off-us acquiring: one receivable per remote issuer per currency, debited by its cardholders' sales."""
-    return Account(interchange_account_id(issuer_ref, cur), currency(cur).ledger, Code.INTERCHANGE_RECEIVABLE,
-                   flags=DEBT_ONLY)
+    return Account(interchange_account_id(issuer_ref, cur), currency(cur).ledger, Code.INTERCHANGE_RECEIVABLE)
 
 
 def interchange_payable(issuer_ref: str, cur: str) -> Account:
     """Off-us refunds: one payable per remote issuer per currency, credited by the refunds our merchants
     give its cardholders (the issuer credits the card; the scheme collects from us)."""
-    return Account(interchange_payable_id(issuer_ref, cur), currency(cur).ledger, Code.INTERCHANGE_PAYABLE,
-                   flags=NO_OVERDRAFT)
+    return Account(interchange_payable_id(issuer_ref, cur), currency(cur).ledger, Code.INTERCHANGE_PAYABLE)

@@ -5,6 +5,7 @@ scheme's settlement that clears both through the settlement bank account."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 
 from switch.ledger import AMOUNT_MAX, TransferFlags, id_from
@@ -38,25 +39,41 @@ class Interchange(BackOffice):
 
     def settle_interchange(self, issuer_ref: str, cur: str, day: dt.date) -> Outcome:
         """The scheme's settlement with `issuer_ref` for `day`: what it owes us arrives at the settlement
-        bank account, what we owe it leaves from there, and both its accounts end at zero (balancing
-        transfers: whatever is booked when this runs). Idempotent by issuer, currency and day."""
+        bank account and what we owe it leaves from there, so both its accounts end at zero. Balancing
+        transfers clear whatever is booked when this runs, in either direction (a sale reversed after the
+        last settlement left the receivable owing the other way). Idempotent by issuer, currency and day;
+        the amounts moved are in `settlement_of`."""
         cur = currency(cur).numeric
-        key = f"interchange:{issuer_ref}:{cur}:{day:%Y%m%d}"
+        key = _key(issuer_ref, cur, day)
         self._ensure([chart.interchange_account(issuer_ref, cur), chart.interchange_payable(issuer_ref, cur),
                       *chart.system_accounts(cur)])
         bank = chart.system_account_id(cur, "settlement")
-        received, paid = id_from(key, "received"), id_from(key, "paid")
-        transfers = [
-            self._t(received, bank, chart.interchange_account_id(issuer_ref, cur), AMOUNT_MAX, cur, Kind.SETTLEMENT,
-                    LINKED | F.BALANCING_CREDIT),
-            self._t(paid, chart.interchange_payable_id(issuer_ref, cur), bank, AMOUNT_MAX, cur, Kind.SETTLEMENT,
-                    F.BALANCING_DEBIT),
-        ]
+        receivable, payable = chart.interchange_account_id(issuer_ref, cur), chart.interchange_payable_id(issuer_ref, cur)
+        legs = {  # name -> (debit, credit, balancing flag): each clamps to one side's balance, the others book 0
+            "received": (bank, receivable, F.BALANCING_CREDIT), "repaid": (receivable, bank, F.BALANCING_DEBIT),
+            "paid": (payable, bank, F.BALANCING_DEBIT), "refunded": (bank, payable, F.BALANCING_CREDIT)}
+        ids = {name: id_from(key, name) for name in legs}
+        transfers = [self._t(ids[name], dr, cr, AMOUNT_MAX, cur, Kind.SETTLEMENT, LINKED | flag)
+                     for name, (dr, cr, flag) in legs.items()]
+        transfers[-1].flags &= ~LINKED
 
         def amounts(_conn, ctx: dict) -> None:
-            booked = ctx["booked"]
-            ctx["row"]["amount"] = booked[received].amount
-            ctx["row"]["detail"] = {"issuer": issuer_ref, "received": booked[received].amount,
-                                    "paid": booked[paid].amount}
+            moved = {name: ctx["booked"][ids[name]].amount for name in legs}
+            ctx["row"]["amount"] = moved["received"] - moved["repaid"]
+            ctx["row"]["detail"] = {"issuer": issuer_ref, "received": moved["received"] - moved["repaid"],
+                                    "paid": moved["paid"] - moved["refunded"]}
 
-        return self._book(key, "interchange", transfers, {"currency": cur, "transfer_id": received}, on_ok=amounts)
+        return self._book(key, "interchange", transfers, {"currency": cur, "transfer_id": ids["received"]},
+                          on_ok=amounts)
+
+    def settlement_of(self, issuer_ref: str, cur: str, day: dt.date) -> dict | None:
+        """{"issuer", "received", "paid"} as booked by `settle_interchange` for that day (net amounts:
+        negative when they went the other way), or None."""
+        row = self.event_row(_key(issuer_ref, currency(cur).numeric, day))
+        if row is None or row.outcome != "ok":
+            return None
+        return json.loads(row.detail)
+
+
+def _key(issuer_ref: str, cur: str, day: dt.date) -> str:
+    return f"interchange:{issuer_ref}:{cur}:{day:%Y%m%d}"

@@ -24,7 +24,7 @@ def test_demo_runs_the_day_and_leaves_no_card_data(tmp_path):
     offus = {t["op"] for t in report["transactions"] if t["pan"].startswith("431940") and t["outcome"] == "00"}
     assert offus == {"purchase", "preauth", "completion", "refund"}  # through the demo's remote issuer host
     # sale 45.00 + completion 72.00 owed by the issuer, refund 5.00 owed to it: settled by the back office
-    assert [(x["issuer"], x["receivable"], x["payable"]) for x in report["interchange"]] == [("REMOTEBANK", 11_700, 500)]
+    assert [(x["issuer"], x["received"], x["paid"]) for x in report["interchange"]] == [("REMOTEBANK", 11_700, 500)]
     assert any(p["status"] == "paid" for p in report["payouts"])
     # every PAN the demo shows is masked 6+4
     assert all("*" in t["pan"] for t in report["transactions"] if t["pan"])

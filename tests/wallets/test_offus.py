@@ -116,7 +116,31 @@ def test_interchange_settlement_clears_what_each_side_owes(wallets):
     paid = after.credits_posted - (before[0].credits_posted if before else 0)
     assert (received, paid) == (14_000, 1_500)
     assert wallets.settle_interchange(ISSUER, "682", dt.date(2026, 11, 27)).duplicate  # same day: once
+    assert wallets.settlement_of(ISSUER, "682", dt.date(2026, 11, 27)) == {"issuer": ISSUER, "received": 14_000,
+                                                                           "paid": 1_500}
     wallets.acquire_offus("s3", ISSUER, M1, "682", 2_000)
     assert wallets.settle_interchange(ISSUER, "682", dt.date(2026, 11, 28)).amount == 2_000
+    assert wallets.interchange_positions([ISSUER])[0]["net"] == 0
+    assert audit(wallets.engine) == []
+
+
+def test_after_the_scheme_settled_a_reversal_chargeback_or_void_is_owed_the_other_way(wallets):
+    """Once the interchange is settled, a sale reversed or charged back is owed back to the issuer and a
+    voided refund is owed to us: the positions go negative until the next settlement, which moves them
+    the other way (nothing refused for a balance limit)."""
+    import datetime as dt
+
+    wallets.acquire_offus("s1", ISSUER, M1, "682", 10_000)
+    wallets.acquire_offus("s2", ISSUER, M1, "682", 3_000)
+    wallets.refund_offus("rf1", ISSUER, M1, "682", 1_000)
+    assert wallets.settle_interchange(ISSUER, "682", dt.date(2026, 11, 27)).ok
+    assert wallets.void("v1", "s1").ok  # the terminal's reversal, after the scheme settled the sale
+    assert wallets.chargeback("cb1", "s2").ok  # N13: the issuer takes the money back
+    assert wallets.void("v2", "rf1").ok
+    [pos] = wallets.interchange_positions([ISSUER])
+    assert (pos["receivable"], pos["payable"]) == (-13_000, -1_000)
+    assert wallets.settle_interchange(ISSUER, "682", dt.date(2026, 11, 28)).ok
+    assert wallets.settlement_of(ISSUER, "682", dt.date(2026, 11, 28)) == {"issuer": ISSUER, "received": -13_000,
+                                                                           "paid": -1_000}
     assert wallets.interchange_positions([ISSUER])[0]["net"] == 0
     assert audit(wallets.engine) == []

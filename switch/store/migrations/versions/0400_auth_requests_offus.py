@@ -1,6 +1,5 @@
-"""auth_requests: the remote issuer, the encrypted PAN and the masked PAN of an off-us request (a remote
-issuer's card has no card row here), so its completion or reversal reaches that issuer even when it
-carries no PAN, and transaction lists show its card masked 6+4.
+"""auth_requests: the remote issuer and the encrypted PAN of an off-us request (a remote issuer's card
+has no card row here), so its completion or reversal reaches that issuer even when it carries no PAN.
 
 Revision ID: 0400_auth_requests_offus
 Revises: 0300_auth_requests_index
@@ -21,11 +20,9 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("auth_requests", sa.Column("issuer_id", sa.String(32)))
     op.add_column("auth_requests", sa.Column("pan_enc", sa.Text))
-    op.add_column("auth_requests", sa.Column("pan_masked", sa.String(19)))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("auth_requests") as batch:
-        batch.drop_column("pan_masked")
         batch.drop_column("pan_enc")
         batch.drop_column("issuer_id")
