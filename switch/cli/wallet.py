@@ -203,15 +203,7 @@ def interchange(args: argparse.Namespace) -> int:
     w = _wallets(args)
     with w.engine.connect() as conn:
         remote = list(conn.execute(select(issuers.c.issuer_id).where(issuers.c.kind == "remote")).scalars())
-    day, settled = _today(args), []
-    if args.settle:
-        for pos in w.interchange_positions(remote):
-            if pos["receivable"] or pos["payable"] or w.settlement_of(pos["issuer"], pos["currency"], day):
-                outcome = w.settle_interchange(pos["issuer"], pos["currency"], day)
-                moved = w.settlement_of(pos["issuer"], pos["currency"], day) or {}
-                settled.append({"issuer": pos["issuer"], "currency": pos["currency"], "date": day.isoformat(),
-                                "received": moved.get("received", 0), "paid": moved.get("paid", 0),
-                                "status": outcome.status, "again": outcome.duplicate})
+    settled = w.settle_interchanges(remote, _today(args)) if args.settle else []
     positions = w.interchange_positions(remote)
     if args.json:
         print_json({"positions": positions, **({"settled": settled} if args.settle else {})})

@@ -124,11 +124,7 @@ def back_office(engine: Any, today: dt.date) -> dict:
     scheduled = wallets.schedule_payouts(today)
     last_due = max((dt.date.fromisoformat(str(p["due_on"])) for p in scheduled), default=today)
     paid = wallets.execute_payouts(last_due)
-    interchange = []
-    for position in wallets.interchange_positions(["REMOTEBANK"]):
-        wallets.settle_interchange(position["issuer"], position["currency"], today)
-        moved = wallets.settlement_of(position["issuer"], position["currency"], today) or {}
-        interchange.append({**moved, "currency": position["currency"]})
+    interchange = wallets.settle_interchanges(["REMOTEBANK"], today)
     return {"settlements": settled, "payouts": paid, "interchange": interchange, "violations": audit(engine)}
 
 

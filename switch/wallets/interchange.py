@@ -66,6 +66,20 @@ class Interchange(BackOffice):
         return self._book(key, "interchange", transfers, {"currency": cur, "transfer_id": ids["received"]},
                           on_ok=amounts)
 
+    def settle_interchanges(self, issuers: Iterable[str], day: dt.date) -> list[dict]:
+        """Settle every issuer and currency with something to clear (or settled already that day: its
+        stored amounts again): [{"issuer", "currency", "date", "received", "paid", "status", "again"}]."""
+        out = []
+        for pos in self.interchange_positions(issuers):
+            issuer, cur = pos["issuer"], pos["currency"]
+            if not (pos["receivable"] or pos["payable"] or self.settlement_of(issuer, cur, day)):
+                continue  # nothing to clear: the day's key stays free for later bookings
+            outcome = self.settle_interchange(issuer, cur, day)
+            moved = self.settlement_of(issuer, cur, day) or {}
+            out.append({"issuer": issuer, "currency": cur, "date": day.isoformat(), "received": moved.get("received", 0),
+                        "paid": moved.get("paid", 0), "status": outcome.status, "again": outcome.duplicate})
+        return out
+
     def settlement_of(self, issuer_ref: str, cur: str, day: dt.date) -> dict | None:
         """{"issuer", "received", "paid"} as booked by `settle_interchange` for that day (net amounts:
         negative when they went the other way), or None."""
