@@ -124,10 +124,7 @@ class Runner:
         try:
             return self.answer(ctx)
         except AnsweredElsewhere as elsewhere:
-            # No job here: each step committed on its own, so at least the count comes off again (N15).
-            taken, ctx.usage_taken = ctx.usage_taken, None
-            if taken is not None:
-                self.s.store.undo_usage(taken)
+            funds.give_back(ctx, self.s)  # no job here: each step committed on its own (N15)
             return elsewhere.answer
 
     def _steps(self, ctx: AuthContext, steps: Sequence[Step], *, catch: bool = True) -> None:

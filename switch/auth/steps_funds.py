@@ -24,7 +24,7 @@ def limits(ctx: AuthContext, s: Services) -> None:
         return ctx.decline("61", f"{category} amount over per-transaction limit")
     keys = periods(ctx.now)
     # Counted now, in the statement that reads the totals (on PostgreSQL its row locks make check-and-count
-    # atomic across switch processes); a decline from here on gives it back (_give_back).
+    # atomic across switch processes); a decline from here on gives it back (give_back).
     taken = (card.card_id, category, list(keys.values()), ctx.amount, 1)
     used = s.store.take_usage(*taken[:4])
     ctx.usage_taken = taken
@@ -32,15 +32,16 @@ def limits(ctx: AuthContext, s: Services) -> None:
         amount, count = used.get(period, (0, 0))
         if f"{name}_count" in lim and count + 1 > lim[f"{name}_count"]:
             ctx.decline("65", f"{name} {category} count limit reached")
-            return _give_back(ctx, s)
+            return give_back(ctx, s)
         if f"{name}_amount" in lim and amount + ctx.amount > lim[f"{name}_amount"]:
             ctx.decline("61", f"{name} {category} amount limit reached")
-            return _give_back(ctx, s)
+            return give_back(ctx, s)
     return None
 
 
-def _give_back(ctx: AuthContext, s: Services) -> None:
-    """N15: a request `limits` counted and that ends declined comes off the counters again (same job)."""
+def give_back(ctx: AuthContext, s: Services) -> None:
+    """N15: a request `limits` counted and that ends declined (or answered by another process) comes off
+    the counters again."""
     taken, ctx.usage_taken = ctx.usage_taken, None
     if taken is not None:
         s.store.undo_usage(taken)
@@ -50,7 +51,7 @@ def book(ctx: AuthContext, s: Services) -> None:
     """Book an approved request in the ledger; 51 when the cardholder account cannot cover it (B3)."""
     _book(ctx, s)
     if ctx.rc is not None:
-        _give_back(ctx, s)
+        give_back(ctx, s)
 
 
 def _book(ctx: AuthContext, s: Services) -> None:

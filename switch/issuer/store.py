@@ -158,16 +158,16 @@ class IssuerStore:
             conn.execute(update(t.cards).where(t.cards.c.card_id == card_id).values(kyc_level=level))
         self.forget()
 
-    def pin_failed(self, card_id: int, request_key: str | None = None) -> int:
+    def pin_failed(self, card_id: int, try_key: str | None = None) -> int:
         """Count a wrong PIN atomically; at the limit the card is blocked (B5). Returns the new count. The
-        same `request_key` again (one request checked by two switch processes) does not count twice: the
-        row lock makes the second update see the first one's key."""
+        same `try_key` again (the request's keyed digest: one request checked by two switch processes) does
+        not count twice: the row lock makes the second update see the first one's key."""
         c = t.cards.c
         counts = c.card_id == card_id
-        if request_key is not None:
-            counts = and_(counts, or_(c.pin_try_key.is_(None), c.pin_try_key != request_key))
+        if try_key is not None:
+            counts = and_(counts, or_(c.pin_try_key.is_(None), c.pin_try_key != try_key))
         with unit.begin(self.engine) as conn:
-            conn.execute(update(t.cards).where(counts).values(pin_tries=c.pin_tries + 1, pin_try_key=request_key))
+            conn.execute(update(t.cards).where(counts).values(pin_tries=c.pin_tries + 1, pin_try_key=try_key))
             tries = conn.execute(select(t.cards.c.pin_tries).where(t.cards.c.card_id == card_id)).scalar_one()
             if tries >= PIN_TRY_LIMIT:
                 conn.execute(update(t.cards).where(and_(t.cards.c.card_id == card_id, t.cards.c.status == "active"))
@@ -288,12 +288,6 @@ def take_usage_in(conn: Any, card_id: int, category: str, periods: list[str], am
     params = [v for period in periods for v in (card_id, category, period, amount, count)]
     rows = raw.rows(_usage_upsert(len(periods)), tuple(params), conn)
     return {period: (int(total) - amount, int(n) - count) for period, total, n in rows}
-
-
-def undo_usage_in(conn: Any, change: tuple) -> None:
-    """IssuerStore.undo_usage inside the caller's transaction."""
-    card_id, category, periods, amount, count = change
-    add_usage_in(conn, card_id, category, periods, -amount, -count)
 
 
 @lru_cache(maxsize=16)

@@ -68,8 +68,8 @@ cards = Table(
     Column("status", String(8), nullable=False, default="active"),  # active blocked lost stolen expired
     Column("status_reason", String(80)),
     Column("pin_tries", Integer, nullable=False, default=0),
-    # The request (terminal:STAN:field 7:MTI class) that counted the last wrong PIN: the same request
-    # checked again by another switch process does not count a second try (B5).
+    # The keyed digest of the request that counted the last wrong PIN: the same request checked again by
+    # another switch process does not count a second try (B5).
     Column("pin_try_key", String(64)),
     Column("account_id", String(40), nullable=False),  # cardholder account (ledger side)
     Column("currency", String(3), nullable=False),

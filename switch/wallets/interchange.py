@@ -23,13 +23,12 @@ class Interchange(BackOffice):
     def interchange_positions(self, issuers: Iterable[str]) -> list[dict]:
         """[{"issuer", "currency", "receivable", "payable", "net"}] in minor units, for every issuer and
         currency with an interchange account; net > 0: the issuer owes us."""
-        wanted = [(i, c.numeric) for i in issuers for c in all_currencies()]
-        ids = [x for i, cur in wanted for x in (chart.interchange_account_id(i, cur), chart.interchange_payable_id(i, cur))]
-        found = {a.id: a for a in self.ledger.lookup_accounts(ids)}
+        wanted = {(i, c.numeric): (chart.interchange_account_id(i, c.numeric), chart.interchange_payable_id(i, c.numeric))
+                  for i in issuers for c in all_currencies()}
+        found = {a.id: a for a in self.ledger.lookup_accounts([x for pair in wanted.values() for x in pair])}
         out = []
-        for issuer, cur in wanted:
-            rec = found.get(chart.interchange_account_id(issuer, cur))
-            pay = found.get(chart.interchange_payable_id(issuer, cur))
+        for (issuer, cur), (rec_id, pay_id) in wanted.items():
+            rec, pay = found.get(rec_id), found.get(pay_id)
             if rec is None and pay is None:
                 continue
             owed = rec.debits_posted - rec.credits_posted if rec else 0

@@ -1,5 +1,5 @@
-"""iss_cards.pin_try_key: the request that counted the last wrong PIN, so the same request checked by two
-switch processes counts one try (B5).
+"""iss_cards.pin_try_key: the keyed digest of the request that counted the last wrong PIN, so the same
+request checked by two switch processes counts one try (B5).
 
 Revision ID: 0500_card_pin_try_key
 Revises: 0400_auth_requests_offus
